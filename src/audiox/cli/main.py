@@ -1,0 +1,48 @@
+"""audiox: generate sound effects and music from text, video, images and audio with AudioX models."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from audiox.errors import AudioXError
+
+# verb name -> module under audiox.cli with `add_arguments(parser)` and `run(args) -> int`
+VERBS = {
+    "conformance": "Run golden-vector cases against this implementation",
+    "info": "Describe a model config: components, parameter counts, expected files",
+    "convert": "Convert an official model.ckpt to safetensors (config in the metadata)",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="audiox", description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars or chatter on stderr")
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    import importlib
+
+    for verb, help_text in VERBS.items():
+        module = importlib.import_module(f"audiox.cli.{verb.replace('-', '_')}")
+        p = sub.add_parser(verb, help=help_text, description=module.__doc__,
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except AudioXError as e:
+        print(f"{type(e).__name__}: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

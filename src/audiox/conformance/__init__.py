@@ -1,0 +1,1 @@
+"""Golden-vector conformance: run the official reference cases against our implementation."""

@@ -1,0 +1,1 @@
+"""Per-stage case runners; each module exports CASE_KINDS."""

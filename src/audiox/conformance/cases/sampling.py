@@ -1,0 +1,5 @@
+"""Golden-vector case runners for the sampling stage (in progress)."""
+
+from audiox.conformance.kinds import CaseKind
+
+CASE_KINDS: dict[str, CaseKind] = {}
