@@ -4,9 +4,9 @@ from audiox.conformance.cases import backbone, conditioning, fusion, sampling, v
 from audiox.conformance.kinds import CaseKind
 
 CASE_KINDS: dict[str, CaseKind] = {
-    **vae.CASE_KINDS,
-    **conditioning.CASE_KINDS,
-    **fusion.CASE_KINDS,
-    **backbone.CASE_KINDS,
-    **sampling.CASE_KINDS,
+    **vae.CASE_KINDS,  # oobleck_vae, vae_oobleck
+    **conditioning.CASE_KINDS,  # t5_*, video_*, audio_conditioner_*
+    **fusion.CASE_KINDS,  # maf_block
+    **backbone.CASE_KINDS,  # dit_forward, mmdit_forward
+    **sampling.CASE_KINDS,  # wrappers + samplers: maf_wrapper_mmdit, wrapper_dit_maf, sample_*, sampling_*, turbo_pipeline_*
 }
