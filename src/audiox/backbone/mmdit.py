@@ -1,0 +1,132 @@
+"""MMDiT backbone of AudioX-Turbo / AudioX-MAF-MMDiT (`diffusion.type: mmdit`).
+
+Raw forward only (no CFG; see `audiox.diffusion.guidance`). Attribute names are the official state-dict
+names after the `model.model.` prefix. Shape letters: B batch, C latent channels, L latent frames,
+S = 1 + L sequence, N context tokens, D width.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from audiox.backbone.mmdit_block import MMDitSingleBlock
+from audiox.backbone.rotary import adjacent_rope_table
+from audiox.backbone.stem import BackboneStem
+from audiox.config.schema import BackboneConfig
+from audiox.errors import ConfigError, InputError
+
+OFFICIAL_MM_TOKEN_DIM = 768  # hard-coded width of the fused context in the official code
+OFFICIAL_NUM_MM_TOKENS = 384  # hard-coded context length: 128 text + 128 video + 128 audio
+
+
+class ContinuousMMDiTTransformer(nn.Module):
+    """Context tokens resampled to the sequence length drive per-position adaLN; the time token is both
+    prepended and the single cross-attention context of every block."""
+
+    def __init__(
+        self,
+        *,
+        dim: int,
+        depth: int,
+        num_heads: int,
+        dim_in: int,
+        dim_out: int,
+        seq_len: int,
+        mlp_ratio: float,
+        kernel_size: int,
+        mm_token_dim: int,
+        num_mm_tokens: int,
+    ) -> None:
+        super().__init__()
+        self.seq_len = seq_len
+        self.project_in = nn.Linear(dim_in, dim, bias=False)
+        self.project_out = nn.Linear(dim, dim_out, bias=False)
+        self.layers = nn.ModuleList(
+            MMDitSingleBlock(dim=dim, num_heads=num_heads, mlp_ratio=mlp_ratio, kernel_size=kernel_size)
+            for _ in range(depth)
+        )
+        # official quirk: Identity only when both widths are the hard-coded 768 (`dim != 768` test).
+        same_width = dim == mm_token_dim == OFFICIAL_MM_TOKEN_DIM
+        self.proj_mm_tokens = nn.Identity() if same_width else nn.Linear(mm_token_dim, dim)
+        # official quirk: a Linear over the TOKEN axis, N context tokens -> S positions.
+        self.proj_mm_seq_len = (
+            nn.Identity() if seq_len == num_mm_tokens else nn.Linear(num_mm_tokens, seq_len)
+        )
+        self.head_dim = dim // num_heads
+
+    def project_mm_tokens(self, context: torch.Tensor) -> torch.Tensor:
+        """context: (B, N, mm_token_dim) -> per-position conditioning (B, S, D)."""
+        m = self.proj_mm_tokens(context)  # (B, N, D)
+        return self.proj_mm_seq_len(m.transpose(1, 2)).transpose(1, 2)  # (B, S, D)
+
+    def forward(self, x: torch.Tensor, *, time_token: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """x: (B, L, C_in), time_token: (B, 1, D), context: (B, N, mm_token_dim) -> (B, 1+L, C_out)."""
+        h = torch.cat((time_token, self.project_in(x)), dim=1)  # (B, S, D)
+        cond = self.project_mm_tokens(context)  # (B, S, D)
+        # The RoPE table is recomputed per call (never a buffer), so a model built on `meta` and then
+        # materialised by loading a checkpoint has no uninitialised state.
+        cos, sin = adjacent_rope_table(self.seq_len, self.head_dim, device=h.device)  # (S, E/2)
+        for layer in self.layers:
+            h = layer(h, cond, cos, sin, time_token)
+        return self.project_out(h)
+
+
+class MMDiffusionTransformer(BackboneStem):
+    """AudioX-Turbo MMDiT (`model.model.*`).
+
+    # official quirk: `num_heads` in the config is the head DIM; there are embed_dim // num_heads heads
+    # (official 1536 / 24 = 64 heads of 24 dims).
+    # official quirk: `to_cond_embed` and `to_global_embed` are built (in the checkpoint) but unused.
+    `mm_token_dim` / `num_mm_tokens` are hard-coded (768 / 384) in the official code; pass others only for
+    harness-shrunk models. The latent length is fixed: L must equal `latent_seq_len - 1`.
+    """
+
+    def __init__(
+        self,
+        cfg: BackboneConfig,
+        *,
+        mm_token_dim: int = OFFICIAL_MM_TOKEN_DIM,
+        num_mm_tokens: int = OFFICIAL_NUM_MM_TOKENS,
+    ) -> None:
+        super().__init__(cfg)
+        num_heads = cfg.embed_dim // cfg.num_heads
+        if cfg.num_heads % 2:
+            raise ConfigError(
+                f"model.diffusion.config.num_heads={cfg.num_heads} is the MMDiT head dim; it must be even"
+            )
+        self.mm_token_dim, self.num_mm_tokens = mm_token_dim, num_mm_tokens
+        self.transformer = ContinuousMMDiTTransformer(
+            dim=cfg.embed_dim,
+            depth=cfg.depth,
+            num_heads=num_heads,
+            dim_in=cfg.io_channels,
+            dim_out=cfg.io_channels,
+            seq_len=cfg.latent_seq_len,
+            mlp_ratio=cfg.mlp_ratio,
+            kernel_size=cfg.kernel_size,
+            mm_token_dim=mm_token_dim,
+            num_mm_tokens=num_mm_tokens,
+        )
+
+    @property
+    def num_latent_frames(self) -> int:
+        """The only latent length L this model accepts (`latent_seq_len - 1`)."""
+        return self.transformer.seq_len - 1
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, cross_attn_cond: torch.Tensor) -> torch.Tensor:
+        """x: (B, C, L) with L = latent_seq_len - 1, t: (B,), cross_attn_cond: (B, num_mm_tokens,
+        mm_token_dim) -> (B, C, L)."""
+        self.check_inputs(x, t, cross_attn_cond, self.mm_token_dim)
+        if x.shape[2] != self.num_latent_frames:
+            raise InputError(
+                f"{tuple(x.shape)=}: the MMDiT was built for exactly {self.num_latent_frames} latent frames "
+                f"(_latent_seq_len {self.transformer.seq_len}); change the duration or the config"
+            )
+        if cross_attn_cond.shape[1] != self.num_mm_tokens:
+            raise InputError(
+                f"{tuple(cross_attn_cond.shape)=}: the MMDiT needs {self.num_mm_tokens} context tokens"
+            )
+        time_token = self.embed_timestep(t)[:, None]  # (B, 1, D)
+        out = self.transformer(self.pre(x), time_token=time_token, context=cross_attn_cond)  # (B, S, C)
+        return self.post(out)

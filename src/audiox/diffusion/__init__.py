@@ -1,0 +1,1 @@
+"""Diffusion stage: objectives, classifier-free guidance, denoiser wrappers, the conditioned model."""
