@@ -21,7 +21,12 @@ def forward_tolerance(name: str, ref: torch.Tensor) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class CaseKind:
-    """`run(case)` returns {output name: tensor}; every non-`debug_` reference output must be among them."""
+    """`run(case)` returns {output name: tensor}; every reference output that is not a debug aid must be
+    among them. Debug aids (`debug_*`, `*.debug*`, and names `is_debug` accepts) are compared when produced."""
 
     run: Callable[[Case], dict[str, torch.Tensor]]
     default_tolerance: Callable[[str, torch.Tensor], tuple[float, float]] = field(default=forward_tolerance)
+    is_debug: Callable[[str], bool] = field(default=lambda name: False)
+
+    def required(self, name: str) -> bool:
+        return not (name.startswith("debug_") or ".debug" in name or "_debug_" in name or self.is_debug(name))

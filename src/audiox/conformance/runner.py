@@ -58,7 +58,7 @@ def run_case(folder: str | Path) -> CaseResult:
     comparisons = []
     for name, ref in case.outputs.items():
         if name not in ours:
-            if not name.startswith("debug_") and ".debug" not in name:
+            if kind.required(name):
                 comparisons.append(Comparison(name, False, float("inf"), 0.0, 0.0, "not produced"))
             continue
         atol, rtol = tolerance(case, name, ref, kind.default_tolerance(name, ref))
