@@ -76,7 +76,15 @@ class DiffusionModel(nn.Module):
     conditions are given as tensors); `pretransform` None when there is no VAE; `maf_block` None without
     the gate. `text_encoder` is the frozen T5 (kept outside the state dict, as officially)."""
 
-    def __init__(self, cfg: AudioXConfig, *, text_encoder: Any | None = None) -> None:
+    def __init__(
+        self,
+        cfg: AudioXConfig,
+        *,
+        text_encoder: Any | None = None,
+        conditioner_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        """`conditioner_options`: keyword arguments of `ConditionerSet` (vision_config, temporal_sizes,
+        text_encoder_dtype, build_vision_tower) for non-official encoders; official sizes by default."""
         super().__init__()
         _check_model_config(cfg)
         self.config = cfg
@@ -87,7 +95,7 @@ class DiffusionModel(nn.Module):
         if conditioning is not None and conditioning.configs:
             from audiox.conditioning.conditioner_set import ConditionerSet
 
-            self.conditioner = ConditionerSet(conditioning, text_encoder=text_encoder)
+            self.conditioner = ConditionerSet(conditioning, text_encoder=text_encoder, **(conditioner_options or {}))
         self.pretransform = AutoencoderPretransform(cfg.model.pretransform) if cfg.model.pretransform else None
         self.maf_block = build_maf(cfg.model.diffusion, cond_dim=cond_dim)
 

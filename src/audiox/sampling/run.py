@@ -70,19 +70,48 @@ def sample_latents(
     generator: torch.Generator | None = None,
     callback: Callback | None = None,
     progress: bool = False,
+    keep: tuple[Tensor, Tensor] | None = None,
 ) -> Tensor:
     """Integrate from `noise` (B, C, L) standard normal to latents (B, C, L).
 
     `step_noise`: the stochastic samplers' per-step noise (recorded tensors or a source); otherwise drawn
-    from `generator` (SDE solvers: a Brownian tree seeded by one draw from it, as officially)."""
+    from `generator` (SDE solvers: a Brownian tree seeded by one draw from it, as officially).
+    `keep` = (init latents (B, C, L), keep mask (B or 1, 1, L) bool): latent inpainting; kept frames follow
+    the noised init along the sampling path and equal `init` bit-for-bit in the result."""
     sampler = settings.resolved_sampler(objective)
     grid = sampling_grid(objective, sampler, settings).to(noise.device)
     fn = SAMPLERS[sampler]
     kwargs = _optional_kwargs(fn, settings=settings, step_noise=step_noise, generator=generator)
     if objective == "rectified_flow":
-        return fn(rf_velocity(net), noise, grid, callback=callback, disable_progress=not progress, **kwargs)
-    x = noise * grid[0]  # official: x = noise * sigma_max
-    return fn(v_denoiser(net), x, grid, callback=callback, disable_progress=not progress, **kwargs)
+        velocity = rf_velocity(net) if keep is None else _inpaint_velocity(rf_velocity(net), noise, *keep)
+        out = fn(velocity, noise, grid, callback=callback, disable_progress=not progress, **kwargs)
+    else:
+        denoise = v_denoiser(net) if keep is None else _inpaint_denoiser(v_denoiser(net), noise, *keep)
+        x = noise * grid[0]  # official: x = noise * sigma_max
+        out = fn(denoise, x, grid, callback=callback, disable_progress=not progress, **kwargs)
+    return out if keep is None else torch.where(keep[1], keep[0], out)
+
+
+def _inpaint_denoiser(denoise: Callable, noise: Tensor, init: Tensor, keep: Tensor) -> Callable:
+    """v objective: kept frames are replaced by init + sigma * noise before the call, and their denoised
+    estimate is the init itself, so every solver drives them onto the init (RePaint-style replacement)."""
+
+    def wrapped(x: Tensor, sigma: Tensor) -> Tensor:
+        noised_init = init + sigma.view(-1, 1, 1) * noise
+        return torch.where(keep, init, denoise(torch.where(keep, noised_init, x), sigma))
+
+    return wrapped
+
+
+def _inpaint_velocity(velocity: Callable, noise: Tensor, init: Tensor, keep: Tensor) -> Callable:
+    """Rectified flow: kept frames sit on the straight path (1 - t) init + t noise, velocity noise - init."""
+
+    def wrapped(x: Tensor, t: Tensor) -> Tensor:
+        tt = t.view(-1, 1, 1)
+        on_path = (1 - tt) * init + tt * noise
+        return torch.where(keep, noise - init, velocity(torch.where(keep, on_path, x), t))
+
+    return wrapped
 
 
 def _optional_kwargs(fn: Callable, *, settings: SamplerSettings, step_noise, generator) -> dict:

@@ -1,0 +1,227 @@
+"""`AudioX`: the generation pipeline. check the request -> prepare media -> encode conditions once ->
+sample latents -> decode -> trim. Long requests run window by window (`pipeline.windows`).
+
+Randomness: one CPU `torch.Generator` seeded with the request's seed per window, drawn in the official
+order (initial noise, conditioner draws, [init-audio VAE draw], sampler), so a CPU run reproduces the
+official code's draws for the same seed.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass
+from functools import partial
+
+import torch
+from torch import Tensor
+
+from audiox.conditioning.synchformer import Synchformer
+from audiox.diffusion.model import DiffusionModel
+from audiox.errors import ConfigError, InputError
+from audiox.media.audio import crop_or_pad, prepare_audio_prompt, read_audio
+from audiox.pipeline.inputs import CONDITIONING_WINDOW_S, WindowMedia, conditioner_inputs
+from audiox.pipeline.request import GenerationRequest
+from audiox.pipeline.windows import Window, crossfade_join, plan_windows
+from audiox.sampling.run import SamplerSettings, sample_latents
+
+
+@dataclass(frozen=True)
+class AudioOutput:
+    """audio: (B, C, S) float32 at `sample_rate`, S = round(duration_s * sample_rate)."""
+
+    audio: Tensor
+    sample_rate: int
+    request: GenerationRequest
+
+
+@dataclass(frozen=True)
+class Defaults:
+    sampler: str
+    steps: int
+    cfg_scale: float
+    sigma_min: float = 0.3
+    sigma_max: float = 500.0
+
+
+class AudioX:
+    """Generate audio from any mix of text, video / image and audio with an AudioX-family model."""
+
+    def __init__(
+        self,
+        model: DiffusionModel,
+        *,
+        synchformer: Synchformer | None = None,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float32,
+        overlap_s: float = 1.0,
+        progress: bool = False,
+    ) -> None:
+        if model.conditioner is None or model.pretransform is None:
+            raise ConfigError("a generation model needs model.conditioning and model.pretransform in its config")
+        self.model = model.eval().requires_grad_(False).to(device)
+        self.synchformer = synchformer.to(device) if synchformer is not None else None
+        self.device, self.dtype = torch.device(device), dtype
+        self.overlap_s, self.progress = overlap_s, progress
+
+    @classmethod
+    def from_pretrained(cls, path, **kwargs) -> AudioX:
+        """Load a model folder (official `config.json` + `model.ckpt`/`model.safetensors` + ...); see
+        `audiox.pipeline.load.load_pipeline` for the files and options."""
+        from audiox.pipeline.load import load_pipeline
+
+        return load_pipeline(path, **kwargs)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.model.config.sample_rate
+
+    @property
+    def num_latent_frames(self) -> int:
+        """Latent frames of one window (MMDiT: fixed by its config; DiT: sample_size // ratio)."""
+        backbone = self.model.backbone
+        if hasattr(backbone, "num_latent_frames"):
+            return backbone.num_latent_frames
+        return self.model.config.sample_size // self.model.pretransform.downsampling_ratio
+
+    @property
+    def window_s(self) -> float:
+        """Longest span one window generates: min(decoded window, the conditioners' 10 s)."""
+        decoded = self.model.pretransform.decoded_length(self.num_latent_frames) / self.sample_rate
+        return min(decoded, CONDITIONING_WINDOW_S)
+
+    @property
+    def defaults(self) -> Defaults:
+        """Official defaults: v -> dpmpp-3m-sde 250 steps cfg 7; Turbo (dmd_sample_steps) -> 4-step DMD
+        without CFG; other rectified-flow models -> Euler 50 steps cfg 6."""
+        if self.model.objective == "v":
+            return Defaults("dpmpp-3m-sde", 250, 7.0)
+        training = self.model.config.training or {}
+        if "dmd_sample_steps" in training:
+            return Defaults("dmd", int(training["dmd_sample_steps"]), 1.0, sigma_max=1.0)
+        return Defaults("rf-euler", 50, 6.0, sigma_max=1.0)
+
+    def generate(self, text: str | None = None, **kwargs) -> AudioOutput:
+        """Keyword form of `__call__`: `generate("dog barks", duration_s=5, seed=1)`; see GenerationRequest."""
+        return self(GenerationRequest(text=text, **kwargs))
+
+    def __call__(self, request: GenerationRequest) -> AudioOutput:
+        d = self.defaults
+        request = request.replace(
+            steps=request.steps or d.steps,
+            cfg_scale=d.cfg_scale if request.cfg_scale is None else request.cfg_scale,
+            sampler=request.sampler or d.sampler,
+            sigma_min=request.sigma_min or d.sigma_min,
+            sigma_max=request.sigma_max or d.sigma_max,
+        )
+        if request.inpaint is not None and request.inpaint[1] - request.seconds_start > self.window_s + 1e-9:
+            raise InputError(f"inpainting works inside one {self.window_s:.2f} s window; shorten the range")
+        windows = plan_windows(request.duration_s, self.window_s, self.overlap_s)
+        chunks: list[Tensor] = []
+        for index, window in enumerate(windows):
+            prompt = self._window_prompt(request, chunks, index)
+            chunks.append(self._generate_window(request, window, index, prompt))
+        overlap = round(self.overlap_s * self.sample_rate)
+        audio = crossfade_join(chunks, overlap)[..., : round(request.duration_s * self.sample_rate)]
+        return AudioOutput(audio=audio.float().cpu(), sample_rate=self.sample_rate, request=request)
+
+    # --------------------------------------------------------------------------------------- steps
+
+    def _window_prompt(self, request: GenerationRequest, chunks: list[Tensor], index: int) -> Tensor | None:
+        """The audio prompt (C, N) of window `index`: the user's audio for the first window (continuation:
+        its last 10 s; inpainting: the window itself with the gap silenced), then the audio before it."""
+        channels, rate = self.model.pretransform.io_channels, self.sample_rate
+        if index > 0:
+            so_far = crossfade_join(chunks, round(self.overlap_s * rate))[0]
+            return _last_seconds(so_far, CONDITIONING_WINDOW_S, rate)
+        if request.audio is None:
+            return None
+        if request.inpaint is None:
+            return _last_seconds(self._user_audio(request), CONDITIONING_WINDOW_S, rate)
+        window = self._inpaint_source(request)
+        start, end = (round((s - request.seconds_start) * rate) for s in request.inpaint)
+        window[:, max(start, 0) : max(end, 0)] = 0.0
+        return window[:, : round(CONDITIONING_WINDOW_S * rate)]
+
+    def _user_audio(self, request: GenerationRequest) -> Tensor:
+        """The user's whole audio (C, S) at the model's rate and channel count."""
+        if isinstance(request.audio, Tensor):
+            source, rate = request.audio, request.audio_sample_rate
+        else:
+            source, rate = read_audio(request.audio)
+        return prepare_audio_prompt(
+            source, self.sample_rate, self.model.pretransform.io_channels, 0.0, source.shape[-1] / rate,
+            pad="right", source_sample_rate=rate,
+        )
+
+    def _inpaint_source(self, request: GenerationRequest) -> Tensor:
+        """(C, window samples) of the user's audio from seconds_start (zeros past its end)."""
+        num = self.model.pretransform.decoded_length(self.num_latent_frames)
+        audio = self._user_audio(request)
+        start = round(request.seconds_start * self.sample_rate)
+        if start >= audio.shape[-1]:
+            raise InputError(f"seconds_start {request.seconds_start} is past the end of the audio to inpaint")
+        return crop_or_pad(audio, start, num, "right")
+
+    def _generate_window(self, request: GenerationRequest, window: Window, index: int, prompt: Tensor | None) -> Tensor:
+        """(B, C, S_window) audio of one window."""
+        model, batch = self.model, request.batch_size
+        generator = torch.Generator().manual_seed(request.seed + index)
+        noise = torch.randn((batch, model.config.model.io_channels, self.num_latent_frames), generator=generator)
+        media = WindowMedia(request.prompt_text(), request.visual, request.seconds_start + window.start_s, prompt)
+        context = self._encode(media, batch, generator)
+        negative = None
+        if request.negative_text:
+            negative_media = WindowMedia(request.negative_text, media.video, media.video_start_s, prompt)
+            negative = self._encode(negative_media, batch, generator)
+        keep = self._inpaint_keep(request, batch, generator) if (request.inpaint and index == 0) else None
+        settings = SamplerSettings(
+            sampler=request.sampler, steps=request.steps, sigma_min=request.sigma_min, sigma_max=request.sigma_max
+        )
+        net = partial(model.velocity, context=context, cfg_scale=request.cfg_scale, negative_context=negative)
+        autocast = torch.autocast(self.device.type, dtype=self.dtype) if self.dtype != torch.float32 else nullcontext()
+        with torch.no_grad(), autocast:
+            latents = sample_latents(
+                net, noise.to(self.device), objective=model.objective, settings=settings, generator=generator,
+                progress=self.progress, keep=keep,
+            )
+        with torch.no_grad():
+            audio = model.decode(latents.float())  # official: the decoder runs in float32
+        return audio[..., : round(window.duration_s * self.sample_rate)]
+
+    def _encode(self, media: WindowMedia, batch: int, generator: torch.Generator) -> Tensor:
+        """Conditioners (once per window) then MAF fusion -> context (B, N, D) on the device."""
+        inputs = conditioner_inputs(self.model, media, batch_size=batch, synchformer=self.synchformer)
+        inputs = {k: _to_device(v, self.device) for k, v in inputs.items()}
+        with torch.no_grad():
+            conditions = self.model.conditioner(inputs, generator=generator)
+            context, _ = self.model.fuse(conditions)
+        return context
+
+    def _inpaint_keep(self, request: GenerationRequest, batch: int, generator: torch.Generator):
+        """(init latents (B, C, L), keep mask (1, 1, L)): VAE latents of the user's window; frames outside
+        the inpaint range are kept."""
+        source = self._inpaint_source(request)[None].expand(batch, -1, -1).to(self.device)
+        with torch.no_grad():
+            init = self.model.pretransform.encode(source, generator=generator)  # (B, C, L)
+        frames = init.shape[-1]
+        seconds_per_frame = self.model.pretransform.downsampling_ratio / self.sample_rate
+        start = int((request.inpaint[0] - request.seconds_start) / seconds_per_frame)
+        end = -int(-(request.inpaint[1] - request.seconds_start) // seconds_per_frame)
+        keep = torch.ones(1, 1, frames, dtype=torch.bool, device=init.device)
+        keep[..., max(start, 0) : min(end, frames)] = False
+        return init, keep
+
+
+def _last_seconds(audio: Tensor, seconds: float, sample_rate: int) -> Tensor:
+    """(C, S) -> its last `seconds` (left-padded with zeros when shorter, like the official helper)."""
+    n = round(seconds * sample_rate)
+    tail = audio[:, -n:]
+    return torch.nn.functional.pad(tail, (n - tail.shape[1], 0))
+
+
+def _to_device(value, device: torch.device):
+    if isinstance(value, Tensor):
+        return value.to(device)
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return type(value)(*(_to_device(v, device) for v in value))
+    return value
