@@ -14,6 +14,16 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from audiox.conditioning.audio_latent import (
+    AudioLatentConditionerV1,
+    AudioLatentConditionerV2,
+    SpanMaskDraws,
+    batch_audio,
+    draw_span_mask,
+    span_lengths,
+)
+from audiox.conditioning.text_t5 import T5TextConditioner
+from audiox.conditioning.video_clip import ClipSyncVideoConditioner, ClipVideoConditioner, all_zero_items
 from audiox.config.parse import parse_section
 from audiox.config.schema import (
     AudioConditionerConfig,
@@ -23,17 +33,6 @@ from audiox.config.schema import (
     T5ConditionerConfig,
     audio_conditioner_variant,
 )
-from audiox.conditioning.audio_latent import (
-    AudioLatentConditionerV1,
-    AudioLatentConditionerV2,
-    SpanMaskDraws,
-    batch_audio,
-    draw_span_mask,
-    fix_channels,
-    span_lengths,
-)
-from audiox.conditioning.text_t5 import T5TextConditioner
-from audiox.conditioning.video_clip import ClipSyncVideoConditioner, ClipVideoConditioner, all_zero_items
 from audiox.conformance.case import Case
 from audiox.conformance.kinds import CaseKind
 from audiox.errors import CheckpointError, InputError
@@ -86,7 +85,12 @@ def run_t5_conditioner(case: Case) -> dict[str, Tensor]:
 def _temporal_sizes(case: Case) -> dict[str, int]:
     """Harness-shrunk temporal transformer sizes as our keyword arguments (official defaults otherwise)."""
     numbers = case.harness_numbers("Temp_transformer")
-    names = {"depth": "temporal_depth", "heads": "temporal_heads", "dim_head": "temporal_dim_head", "mlp_dim": "temporal_mlp_dim"}
+    names = {
+        "depth": "temporal_depth",
+        "heads": "temporal_heads",
+        "dim_head": "temporal_dim_head",
+        "mlp_dim": "temporal_mlp_dim",
+    }
     return {ours: numbers[theirs] for theirs, ours in names.items() if theirs in numbers}
 
 
@@ -104,7 +108,9 @@ def _video(case: Case) -> Tensor:
 
 def run_clip_conditioner(case: Case) -> dict[str, Tensor]:
     spec, cond_dim = conditioner_spec(case, ClipConditionerConfig)
-    conditioner = ClipVideoConditioner(spec.config, output_dim=cond_dim, vision_config=None, **_temporal_sizes(case))
+    conditioner = ClipVideoConditioner(
+        spec.config, output_dim=cond_dim, vision_config=None, **_temporal_sizes(case)
+    )
     load_prefixed(conditioner, case.state_dict, f"conditioner.conditioners.{spec.id}.")
     video = _video(case)
     hidden = _clip_hidden(case, video.shape[0], conditioner.num_frames)
@@ -125,7 +131,9 @@ def _sync_features(case: Case, video: Tensor) -> Tensor:
 
 def run_clip_sync_conditioner(case: Case) -> dict[str, Tensor]:
     spec, cond_dim = conditioner_spec(case, ClipSyncConditionerConfig)
-    conditioner = ClipSyncVideoConditioner(spec.config, output_dim=cond_dim, vision_config=None, **_temporal_sizes(case))
+    conditioner = ClipSyncVideoConditioner(
+        spec.config, output_dim=cond_dim, vision_config=None, **_temporal_sizes(case)
+    )
     load_prefixed(conditioner, case.state_dict, f"conditioner.conditioners.{spec.id}.")
     video = _video(case)
     hidden = _clip_hidden(case, video.shape[0], conditioner.num_frames)
@@ -156,7 +164,9 @@ def _audio_batch(case: Case) -> Tensor | list[Tensor]:
     """Set A: one (B, C, S) tensor; set B: items `audio_item_<b>` of shape (1, C, S_b) (a python list)."""
     if "audio" in case.inputs:
         return case.inputs["audio"]
-    items = sorted((k for k in case.inputs if k.startswith("audio_item_")), key=lambda k: int(k.rsplit("_", 1)[1]))
+    items = sorted(
+        (k for k in case.inputs if k.startswith("audio_item_")), key=lambda k: int(k.rsplit("_", 1)[1])
+    )
     return [case.inputs[k] for k in items]
 
 
@@ -177,7 +187,7 @@ def run_audio_conditioner(case: Case) -> dict[str, Tensor]:
     audio, noise = _audio_batch(case), case.inputs["bottleneck_noise"]
     tokens, mask = conditioner(audio, noise=noise)
     out = {"embeddings": tokens, "tokens": tokens, "mask": mask}
-    prepared = fix_channels(batch_audio(audio), conditioner.pretransform.io_channels)
+    prepared = batch_audio(audio, channels=conditioner.pretransform.io_channels)
     out["debug_vae_latents"] = conditioner.pretransform.encode(prepared, noise=noise)
     if "tokens_silent" in case.outputs:
         silent = [torch.zeros_like(a) for a in audio] if isinstance(audio, list) else torch.zeros_like(audio)
@@ -190,9 +200,13 @@ def run_audio_conditioner(case: Case) -> dict[str, Tensor]:
 def _masked_tokens_set_b(case: Case, conditioner: nn.Module, audio: Tensor | list[Tensor]) -> Tensor:
     """Set B: the same call after setting the released mask ratios, with the recorded draws."""
     text = case.meta.get("calls", {}).get("tokens_masked", "")
-    start, end = (float(v) for v in _prose_numbers(text, ("mask_ratio_start", "mask_ratio_end"), TURBO_MASK_RATIOS))
+    start, end = (
+        float(v) for v in _prose_numbers(text, ("mask_ratio_start", "mask_ratio_end"), TURBO_MASK_RATIOS)
+    )
     conditioner.mask_ratio_start, conditioner.mask_ratio_end = start, end
-    draws = SpanMaskDraws(ratios_u=case.inputs["masked.rand_mask_ratios_u"], starts=case.inputs["masked.randint_start_pos"])
+    draws = SpanMaskDraws(
+        ratios_u=case.inputs["masked.rand_mask_ratios_u"], starts=case.inputs["masked.randint_start_pos"]
+    )
     tokens, _ = conditioner(audio, noise=case.inputs["masked.bottleneck_noise"], mask_draws=draws)
     return tokens
 
@@ -209,13 +223,17 @@ def run_audio_conditioner_masked(case: Case) -> dict[str, Tensor]:
     match = re.search(r"manual_seed\((\d+)\)", json.dumps(case.meta.get("calls", {})))
     if match is None:
         raise InputError("masked audio case: no torch.manual_seed(<seed>) in case.json calls")
-    audio = fix_channels(batch_audio(_audio_batch(case)), conditioner.pretransform.io_channels)
+    audio = batch_audio(_audio_batch(case), channels=conditioner.pretransform.io_channels)
     generator = torch.Generator().manual_seed(int(match.group(1)))
-    draws = draw_span_mask(audio.shape[0], audio.shape[-1], conditioner.mask_ratio_start, conditioner.mask_ratio_end, generator)
+    draws = draw_span_mask(
+        audio.shape[0], audio.shape[-1], conditioner.mask_ratio_start, conditioner.mask_ratio_end, generator
+    )
     masked = conditioner.mask_audio(audio, mask_draws=draws)
     noise = case.inputs["bottleneck_noise"]
     tokens, mask = conditioner.tokens_from_audio(masked, noise=noise)
-    lengths = span_lengths(draws.ratios_u, audio.shape[-1], conditioner.mask_ratio_start, conditioner.mask_ratio_end)
+    lengths = span_lengths(
+        draws.ratios_u, audio.shape[-1], conditioner.mask_ratio_start, conditioner.mask_ratio_end
+    )
     return {
         "embeddings": tokens,
         "mask": mask,

@@ -20,7 +20,10 @@ def _maf_sizes(case: Case) -> tuple[int, MafConfig]:
         return int(sizes["dim"]), parse_section(MafConfig, sizes, path="MAF_Block", strict=False)
     model = case.config["model"]
     maf = parse_section(
-        MafConfig, model["diffusion"]["gate_type_config"], path="model.diffusion.gate_type_config", strict=False
+        MafConfig,
+        model["diffusion"]["gate_type_config"],
+        path="model.diffusion.gate_type_config",
+        strict=False,
     )
     return int(model["conditioning"]["cond_dim"]), maf
 
