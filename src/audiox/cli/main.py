@@ -9,6 +9,7 @@ from audiox.errors import AudioXError
 
 # verb name -> module under audiox.cli with `add_arguments(parser)` and `run(args) -> int`
 VERBS = {
+    "generate": "Generate audio or music from text, video, image and/or audio",
     "conformance": "Run golden-vector cases against this implementation",
     "info": "Describe a model config: components, parameter counts, expected files",
     "convert": "Convert an official model.ckpt to safetensors (config in the metadata)",
@@ -26,14 +27,24 @@ def build_parser() -> argparse.ArgumentParser:
     for verb, help_text in VERBS.items():
         module = importlib.import_module(f"audiox.cli.{verb.replace('-', '_')}")
         p = sub.add_parser(verb, help=help_text, description=module.__doc__,
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress or chatter")
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
 
 
+def _quiet_third_party() -> None:
+    """transformers prints its own progress bars and warnings on load; the CLI has its own."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _quiet_third_party()
     try:
         return int(args._run(args) or 0)
     except AudioXError as e:
@@ -42,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `audiox info ... | head`
+        return 0
 
 
 if __name__ == "__main__":

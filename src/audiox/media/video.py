@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from audiox.errors import InputError, MediaError
 from audiox.media.audio import atomic_output, check_media_file, one_line
+from audiox.media.resample import resample
 from audiox.media.timing import seconds_to_samples, seconds_to_video_frames
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
@@ -239,6 +240,9 @@ def mux_audio_into_video(
     """
     src, out_path = check_media_file(video_path), Path(out_path)
     _check_mux_args(audio, sample_rate, out_path, start_s, duration_s)
+    if sample_rate not in AAC_SAMPLE_RATES:  # AAC has a fixed set of rates: resample up to the next one
+        target = min((r for r in AAC_SAMPLE_RATES if r >= sample_rate), default=max(AAC_SAMPLE_RATES))
+        audio, sample_rate = resample(audio, sample_rate, target), target
     with _open_input(src) as container, atomic_output(out_path) as tmp:
         stream = _video_stream(container, src)
         rate = _source_rate(stream, src)
@@ -257,6 +261,9 @@ def mux_audio_into_video(
             )
             _write_audio_track(out, aout, audio[:, :kept], sample_rate)
     return out_path
+
+
+AAC_SAMPLE_RATES = (7350, 8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000)
 
 
 def _check_mux_args(audio: torch.Tensor, sample_rate: int, out_path: Path, start_s: float, duration_s: float):

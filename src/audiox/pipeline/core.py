@@ -173,7 +173,7 @@ class AudioX:
         if request.negative_text:
             negative_media = WindowMedia(request.negative_text, media.video, media.video_start_s, prompt)
             negative = self._encode(negative_media, batch, generator)
-        keep = self._inpaint_keep(request, batch, generator) if (request.inpaint and index == 0) else None
+        keep = self._inpaint_keep(request, batch) if (request.inpaint and index == 0) else None
         settings = SamplerSettings(
             sampler=request.sampler, steps=request.steps, sigma_min=request.sigma_min, sigma_max=request.sigma_max
         )
@@ -197,12 +197,13 @@ class AudioX:
             context, _ = self.model.fuse(conditions)
         return context
 
-    def _inpaint_keep(self, request: GenerationRequest, batch: int, generator: torch.Generator):
-        """(init latents (B, C, L), keep mask (1, 1, L)): VAE latents of the user's window; frames outside
-        the inpaint range are kept."""
+    def _inpaint_keep(self, request: GenerationRequest, batch: int):
+        """(init latents (B, C, L), keep mask (1, 1, L)): the VAE posterior mean of the user's window (the
+        official init-audio path samples the posterior; the mean keeps the untouched audio seed-independent);
+        frames outside the inpaint range are kept."""
         source = self._inpaint_source(request)[None].expand(batch, -1, -1).to(self.device)
         with torch.no_grad():
-            init = self.model.pretransform.encode(source, generator=generator)  # (B, C, L)
+            init, _ = self.model.pretransform.encode_distribution(source)  # (B, C, L)
         frames = init.shape[-1]
         seconds_per_frame = self.model.pretransform.downsampling_ratio / self.sample_rate
         start = int((request.inpaint[0] - request.seconds_start) / seconds_per_frame)

@@ -223,7 +223,14 @@ def _brownian_noise(
     if noise is not None:
         return as_noise_source(noise, x, generator)
     sigma_min, sigma_max = sigmas[sigmas > 0].min(), sigmas.max()
-    return BrownianTreeNoise(x, sigma_min, sigma_max, seed=draw_tree_seed(generator))
+    seed = draw_tree_seed(generator)
+    if sigma_min == sigma_max:  # one step straight to 0: no stochastic step ever asks for noise
+        return _no_noise
+    return BrownianTreeNoise(x, sigma_min, sigma_max, seed=seed)
+
+
+def _no_noise(sigma: Tensor, sigma_next: Tensor) -> Tensor:
+    raise InputError(f"no Brownian noise is defined between sigma {float(sigma)} and {float(sigma_next)}")
 
 
 def sample_dpmpp_2m_sde(
