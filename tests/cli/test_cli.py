@@ -5,10 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 import soundfile as sf
 
 from audiox.media.video import video_duration_s
-from tests.pipeline.conftest import media, tiny_model_dir, dit_pipe  # noqa: F401  (fixtures)
+from tests.pipeline.conftest import dit_pipe, media, tiny_model_dir  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.slow  # each test starts python + torch in a subprocess (~5 s)
 
 
 def audiox(*args: str, cwd=None) -> subprocess.CompletedProcess:
