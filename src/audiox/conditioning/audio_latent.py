@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from audiox.config.schema import AudioConditionerConfig, PretransformConfig
 from audiox.errors import ConfigError, InputError
+from audiox.media.audio import fix_channels
 from audiox.vae.pretransform import AutoencoderPretransform
 
 V1_LATENT_FRAMES = 215  # official: `empty_audio_feat` is hard-coded to 215 frames (10 s at 44.1 kHz / 2048)
@@ -44,17 +45,6 @@ def silent_items(items: Tensor | Sequence[Tensor]) -> Tensor:
     """(B,) bool: item b is exactly all zeros in its RAW form (before channel fix-up and padding)."""
     rows = list(items) if not isinstance(items, Tensor) else list(items.unbind(0))
     return torch.stack([(r == 0).all() for r in rows])
-
-
-def fix_channels(audio: Tensor, channels: int) -> Tensor:
-    """audio: (B, C, S) -> (B, channels, S): mono is averaged/repeated, extra channels dropped (official)."""
-    if channels == 1:
-        return audio.mean(dim=1, keepdim=True)
-    if channels == 2 and audio.shape[1] == 1:
-        return audio.repeat(1, 2, 1)
-    if channels == 2 and audio.shape[1] > 2:
-        return audio[:, :2]
-    return audio
 
 
 @dataclass(frozen=True)

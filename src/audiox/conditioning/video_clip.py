@@ -75,7 +75,7 @@ def all_zero_items(video: Tensor) -> Tensor:
     return (video == 0).flatten(1).all(dim=1)
 
 
-class _ClipVideoBase(nn.Module):
+class ClipVideoBase(nn.Module):
     """Shared CLIP + temporal transformer + projection path."""
 
     def __init__(
@@ -158,7 +158,7 @@ class _ClipVideoBase(nn.Module):
         return tokens, torch.ones(tokens.shape[0], 1, device=tokens.device)
 
 
-class ClipVideoConditioner(_ClipVideoBase):
+class ClipVideoConditioner(ClipVideoBase):
     """Original AudioX `clip`: CLIP + temporal transformer + empty feature, no sync."""
 
     def __init__(
@@ -196,7 +196,7 @@ class ClipVideoConditioner(_ClipVideoBase):
         return self.condition_from_clip(self.clip_hidden_states(video), video)
 
 
-class ClipSyncVideoConditioner(_ClipVideoBase):
+class ClipSyncVideoConditioner(ClipVideoBase):
     """`clip-with-sync-w-empty-feat`: CLIP path plus Synchformer sync features added with `sync_weight`."""
 
     def __init__(

@@ -108,20 +108,20 @@ def _read_with_pyav(path: Path) -> tuple[np.ndarray, int]:
 
 
 def fix_channels(audio: torch.Tensor, channels: int) -> torch.Tensor:
-    """audio: (C, S) -> (channels, S).
+    """audio: (..., C, S) -> (..., channels, S), e.g. (C, S) or a batch (B, C, S).
 
     Like the official conditioner: mono is repeated to every channel, extra channels are dropped
     (first ones kept). A mono target averages the channels (stable-audio's `set_audio_channels`).
     """
-    num_channels = audio.shape[0]
+    num_channels = audio.shape[-2]
     if num_channels == channels:
         return audio
     if channels == 1:
-        return audio.mean(dim=0, keepdim=True)
+        return audio.mean(dim=-2, keepdim=True)
     if num_channels == 1:
-        return audio.expand(channels, -1).clone()
+        return audio.expand(*audio.shape[:-2], channels, -1).clone()
     if num_channels > channels:
-        return audio[:channels]
+        return audio[..., :channels, :]
     raise InputError(f"cannot turn {num_channels} audio channels into {channels}; pass mono or {channels}")
 
 

@@ -17,7 +17,7 @@ from audiox.conditioning.conditioner_set import VideoWithSync
 from audiox.conditioning.sync import encode_sync_features
 from audiox.conditioning.synchformer import Synchformer
 from audiox.conditioning.text_t5 import T5TextConditioner
-from audiox.conditioning.video_clip import SYNC_TOKENS, ClipSyncVideoConditioner, _ClipVideoBase
+from audiox.conditioning.video_clip import SYNC_TOKENS, ClipSyncVideoConditioner, ClipVideoBase
 from audiox.diffusion.model import DiffusionModel
 from audiox.errors import CheckpointError
 from audiox.media.video import read_video, read_video_prompt
@@ -45,7 +45,7 @@ def conditioner_inputs(
     for cond_id, conditioner in model.conditioner.conditioners.items():
         if isinstance(conditioner, T5TextConditioner):
             inputs[cond_id] = [media.text] * batch_size
-        elif isinstance(conditioner, _ClipVideoBase):
+        elif isinstance(conditioner, ClipVideoBase):
             video = _clip_frames(conditioner, media, official_image_scaling).expand(batch_size, -1, -1, -1, -1)
             if isinstance(conditioner, ClipSyncVideoConditioner):
                 sync = _sync_features(conditioner, media, synchformer).expand(batch_size, -1, -1)
@@ -57,7 +57,7 @@ def conditioner_inputs(
     return inputs
 
 
-def _clip_frames(conditioner: _ClipVideoBase, media: WindowMedia, official_image_scaling: bool) -> Tensor:
+def _clip_frames(conditioner: ClipVideoBase, media: WindowMedia, official_image_scaling: bool) -> Tensor:
     """(1, F, 3, size, size) pixel values in 0..255, zeros without a video (-> empty feature)."""
     tower = conditioner.visual_encoder_model
     size = tower.config.image_size if tower is not None else 224

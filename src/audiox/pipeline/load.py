@@ -10,6 +10,7 @@ for non-official encoders (`vision_config`, `temporal_sizes`, `text_encoder_dtyp
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from transformers import CLIPVisionConfig
 
 from audiox.checkpoints.convert import write_safetensors_atomic
 from audiox.checkpoints.keys import to_internal, to_official
-from audiox.checkpoints.load import load_into
+from audiox.checkpoints.materialize import build_on_meta, load_and_materialize
 from audiox.checkpoints.local_models import find_t5
 from audiox.checkpoints.read import read_checkpoint
 from audiox.conditioning.sync import CHECKPOINT_PREFIX as SYNCHFORMER_PREFIX
@@ -66,8 +67,11 @@ def load_pipeline(
     cfg = load_config(folder / "config.json")
     options = _read_options(folder)
     text_encoder = _text_encoder(cfg, folder, t5, options)
-    model = DiffusionModel(cfg, text_encoder=text_encoder, conditioner_options=_conditioner_options(options))
-    _load_weights(model, folder, cfg_name=str(folder / "config.json"))
+    model = _load_weights(
+        lambda: DiffusionModel(cfg, text_encoder=text_encoder, conditioner_options=_conditioner_options(options)),
+        folder,
+        cfg_name=str(folder / "config.json"),
+    )
     return AudioX(
         model, synchformer=_synchformer(cfg, folder, synchformer, options), device=device, dtype=dtype, progress=progress
     )
@@ -131,7 +135,10 @@ def _text_encoder(cfg: AudioXConfig, folder: Path, t5: str | Path | None, option
     return load_t5_text_encoder(find_t5())
 
 
-def _load_weights(model: DiffusionModel, folder: Path, *, cfg_name: str) -> None:
+def _load_weights(build: Callable[[], DiffusionModel], folder: Path, *, cfg_name: str) -> DiffusionModel:
+    """Build the model on `meta` (no random init), then assign the folder's weights strictly and recompute
+    the non-persistent buffers (`checkpoints.materialize`)."""
+    model = build_on_meta(build)
     weights = next((folder / f for f in WEIGHT_FILES if (folder / f).is_file()), None)
     if weights is None:
         raise CheckpointError(f"{folder}: no model weights; expected one of {', '.join(WEIGHT_FILES)}")
@@ -140,7 +147,7 @@ def _load_weights(model: DiffusionModel, folder: Path, *, cfg_name: str) -> None
     vae = next((folder / f for f in VAE_FILES if (folder / f).is_file()), None)
     if vae is not None:
         state = _fill_vae(model, state, vae)
-    load_into(model, state, config_name=cfg_name, source=weights.name)
+    return load_and_materialize(model, state, config_name=cfg_name, source=weights.name)
 
 
 def _fill_vae(model: DiffusionModel, state: dict[str, torch.Tensor], vae_path: Path) -> dict[str, torch.Tensor]:
