@@ -84,3 +84,16 @@ def find_cases(root: str | Path) -> list[Path]:
     if (root / "case.json").is_file():
         return [root]
     return sorted(p.parent for p in root.rglob("case.json"))
+
+
+def load_case_weights(module: torch.nn.Module, case: Case, prefix: str) -> torch.nn.Module:
+    """Strictly load the case's tensors under the official key `prefix` (stripped) into `module` through
+    the same loader as real checkpoints; returns it in eval mode. Keys outside `prefix` are an error."""
+    from audiox.checkpoints.load import load_into
+
+    outside = [k for k in case.state_dict if not k.startswith(prefix)]
+    if outside:
+        raise InputError(f"{case.name}: state dict has keys outside {prefix!r}, e.g. {outside[:3]}")
+    state = {k[len(prefix) :]: v for k, v in case.state_dict.items()}
+    load_into(module, state, config_name=case.name, source=f"{case.name}/state_dict.safetensors")
+    return module.eval()

@@ -51,7 +51,7 @@ def run_case(folder: str | Path) -> CaseResult:
     try:
         with torch.no_grad():
             ours = kind.run(case)
-    except Exception as e:  # a case that cannot run is a failure with its reason, not a crash
+    except Exception as e:  # noqa: BLE001 - a case that cannot run is a failure with its reason, not a crash
         where = traceback.extract_tb(e.__traceback__)[-1]
         msg = f"{type(e).__name__}: {e} ({Path(where.filename).name}:{where.lineno})"
         return CaseResult(case.name, case.kind, False, (), error=msg.replace("\n", " "))

@@ -16,10 +16,9 @@ from audiox.backbone.dit import DiffusionTransformer
 from audiox.backbone.mmdit import MMDiffusionTransformer
 from audiox.config.parse import parse_section
 from audiox.config.schema import BackboneConfig
-from audiox.conformance.case import Case
+from audiox.conformance.case import Case, load_case_weights
 from audiox.conformance.kinds import CaseKind
 from audiox.diffusion.guidance import apply_cfg
-from audiox.errors import InputError
 
 PREFIX = "model.model."
 CFG_OUTPUT = re.compile(r"out_cfg(\d+)(?:_phi(\d+))?(_neg)?(?:_nomask)?")
@@ -47,11 +46,7 @@ def backbone_config(case: Case) -> BackboneConfig:
 
 def load_backbone(module: nn.Module, case: Case) -> nn.Module:
     """Strictly load the case's `model.model.*` tensors into `module`; eval mode."""
-    stripped = {k[len(PREFIX) :]: v for k, v in case.state_dict.items() if k.startswith(PREFIX)}
-    if len(stripped) != len(case.state_dict):
-        raise InputError(f"{case.name}: state dict has keys outside {PREFIX!r}")
-    module.load_state_dict(stripped, strict=True)
-    return module.eval()
+    return load_case_weights(module, case, PREFIX)
 
 
 def guided_outputs(case: Case, model: nn.Module) -> dict[str, torch.Tensor]:

@@ -33,22 +33,9 @@ from audiox.config.schema import (
     T5ConditionerConfig,
     audio_conditioner_variant,
 )
-from audiox.conformance.case import Case
+from audiox.conformance.case import Case, load_case_weights
 from audiox.conformance.kinds import CaseKind
-from audiox.errors import CheckpointError, InputError
-
-
-def load_prefixed(module: nn.Module, state_dict: dict[str, Tensor], prefix: str) -> None:
-    """Strictly load the entries of `state_dict` under `prefix` (prefix stripped) into `module`."""
-    sub = {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
-    expected = set(module.state_dict())
-    missing, unexpected = sorted(expected - set(sub)), sorted(set(sub) - expected)
-    if missing or unexpected:
-        raise CheckpointError(
-            f"{len(missing)} missing, {len(unexpected)} unexpected keys under {prefix!r} "
-            f"(first missing: {missing[:5]}, first unexpected: {unexpected[:5]})"
-        )
-    module.load_state_dict(sub, strict=True)
+from audiox.errors import InputError
 
 
 def conditioner_spec(case: Case, config_cls: type, index: int = 0) -> tuple[ConditionerSpec, int]:
@@ -74,7 +61,7 @@ def run_t5_conditioner(case: Case) -> dict[str, Tensor]:
     spec, cond_dim = conditioner_spec(case, T5ConditionerConfig)
     hidden = case.inputs["t5_last_hidden_state"]
     conditioner = T5TextConditioner(spec.config, output_dim=cond_dim)
-    load_prefixed(conditioner, case.state_dict, f"conditioner.conditioners.{spec.id}.")
+    load_case_weights(conditioner, case, f"conditioner.conditioners.{spec.id}.")
     tokens, mask = conditioner.project_hidden(hidden, case.inputs["attention_mask"])
     return {"embeddings": tokens, "attention_mask": mask, "tokens": tokens, "mask": mask}
 
@@ -111,7 +98,7 @@ def run_clip_conditioner(case: Case) -> dict[str, Tensor]:
     conditioner = ClipVideoConditioner(
         spec.config, output_dim=cond_dim, vision_config=None, **_temporal_sizes(case)
     )
-    load_prefixed(conditioner, case.state_dict, f"conditioner.conditioners.{spec.id}.")
+    load_case_weights(conditioner, case, f"conditioner.conditioners.{spec.id}.")
     video = _video(case)
     hidden = _clip_hidden(case, video.shape[0], conditioner.num_frames)
     tokens, mask = conditioner.condition_from_clip(hidden, video)
@@ -134,7 +121,7 @@ def run_clip_sync_conditioner(case: Case) -> dict[str, Tensor]:
     conditioner = ClipSyncVideoConditioner(
         spec.config, output_dim=cond_dim, vision_config=None, **_temporal_sizes(case)
     )
-    load_prefixed(conditioner, case.state_dict, f"conditioner.conditioners.{spec.id}.")
+    load_case_weights(conditioner, case, f"conditioner.conditioners.{spec.id}.")
     video = _video(case)
     hidden = _clip_hidden(case, video.shape[0], conditioner.num_frames)
     sync = _sync_features(case, video)
@@ -178,7 +165,7 @@ def _build_audio_conditioner(case: Case) -> tuple[nn.Module, str]:
         conditioner = AudioLatentConditionerV1(spec.config, output_dim=cond_dim, num_empty_frames=frames)
     else:
         conditioner = AudioLatentConditionerV2(spec.config, output_dim=cond_dim)
-    load_prefixed(conditioner, case.state_dict, prefix)
+    load_case_weights(conditioner, case, prefix)
     return conditioner.eval(), prefix
 
 

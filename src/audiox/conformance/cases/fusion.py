@@ -6,8 +6,7 @@ import torch
 
 from audiox.config.parse import parse_section
 from audiox.config.schema import MafConfig
-from audiox.conformance.case import Case
-from audiox.conformance.cases.conditioning import load_prefixed
+from audiox.conformance.case import Case, load_case_weights
 from audiox.conformance.kinds import CaseKind
 from audiox.fusion.maf import MafBlock
 
@@ -37,7 +36,7 @@ def run_maf_block(case: Case) -> dict[str, torch.Tensor]:
         num_fusion_layers=cfg.num_fusion_layers,
         mlp_ratio=cfg.mlp_ratio,
     )
-    load_prefixed(maf, case.state_dict, "maf_block.")
+    load_case_weights(maf, case, "maf_block.")
     maf.eval()
     video, text, audio = (case.inputs[f"{k}_tokens"] for k in ("video", "text", "audio"))
     out = maf(video, text, audio, return_gates=True)

@@ -212,7 +212,7 @@ def run_v_sampling(case: Case) -> dict[str, Tensor]:
         denoised: list[Tensor] = []
         latents = sample_latents(
             _guided(model, context, kw), noise, objective="v", settings=settings,
-            step_noise=_step_noise(case, prefix), callback=lambda info: denoised.append(info["denoised"]),
+            step_noise=_step_noise(case, prefix), callback=lambda info, seen=denoised: seen.append(info["denoised"]),
         )
         set_a = f"{prefix}_sampled" in case.outputs
         out[f"{prefix}_sampled" if set_a else f"{prefix}.latents"] = latents

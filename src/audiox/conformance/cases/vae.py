@@ -11,7 +11,7 @@ import torch
 
 from audiox.config.parse import parse_section
 from audiox.config.schema import PretransformConfig
-from audiox.conformance.case import Case
+from audiox.conformance.case import Case, load_case_weights
 from audiox.conformance.kinds import CaseKind
 from audiox.errors import InputError
 from audiox.vae import bottleneck
@@ -25,10 +25,7 @@ def build_pretransform(case: Case) -> AutoencoderPretransform:
     cfg = parse_section(
         PretransformConfig, case.config["model"]["pretransform"], path="model.pretransform", strict=False
     )
-    pretransform = AutoencoderPretransform(cfg).eval()
-    state = {k.removeprefix(PREFIX): v for k, v in case.state_dict.items()}
-    pretransform.load_state_dict(state, strict=True)
-    return pretransform
+    return load_case_weights(AutoencoderPretransform(cfg), case, PREFIX)
 
 
 def _input(case: Case, name: str) -> torch.Tensor:
