@@ -19,6 +19,7 @@ from audiox.conditioning.synchformer import Synchformer
 from audiox.diffusion.model import DiffusionModel
 from audiox.errors import ConfigError, InputError
 from audiox.media.audio import crop_or_pad, prepare_audio_prompt, read_audio
+from audiox.media.video import video_duration_s
 from audiox.pipeline.inputs import CONDITIONING_WINDOW_S, WindowMedia, conditioner_inputs
 from audiox.pipeline.request import GenerationRequest
 from audiox.pipeline.windows import Window, crossfade_join, plan_windows
@@ -115,6 +116,7 @@ class AudioX:
         )
         if request.inpaint is not None and request.inpaint[1] - request.seconds_start > self.window_s + 1e-9:
             raise InputError(f"inpainting works inside one {self.window_s:.2f} s window; shorten the range")
+        _check_video_span(request)
         windows = plan_windows(request.duration_s, self.window_s, self.overlap_s)
         chunks: list[Tensor] = []
         for index, window in enumerate(windows):
@@ -211,6 +213,22 @@ class AudioX:
         keep = torch.ones(1, 1, frames, dtype=torch.bool, device=init.device)
         keep[..., max(start, 0) : min(end, frames)] = False
         return init, keep
+
+
+VIDEO_SPAN_SLACK_S = 0.5  # a video may end this much before the span (the last frame is repeated)
+
+
+def _check_video_span(request: GenerationRequest) -> None:
+    """A video must cover the requested span [seconds_start, seconds_start + duration_s)."""
+    if request.video is None:
+        return
+    have = video_duration_s(request.video)
+    end = request.seconds_start + request.duration_s
+    if have + VIDEO_SPAN_SLACK_S < end:
+        raise InputError(
+            f"{request.video}: video is {have:.2f} s long but the requested span ends at {end:.2f} s; "
+            f"pass --duration {max(have - request.seconds_start, 0):.2f} or less"
+        )
 
 
 def _last_seconds(audio: Tensor, seconds: float, sample_rate: int) -> Tensor:

@@ -1,0 +1,56 @@
+"""Model folders: save -> load round trip, and clear errors for missing files or mismatched checkpoints."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from audiox.errors import CheckpointError, ConfigError, InputError
+from audiox.pipeline import AudioX
+
+
+def test_round_trip_generates_identically(dit_pipe, tiny_model_dir):
+    loaded = AudioX.from_pretrained(tiny_model_dir)
+    a = dit_pipe.generate("bell", duration_s=1.5, steps=2, seed=4).audio
+    b = loaded.generate("bell", duration_s=1.5, steps=2, seed=4).audio
+    assert torch.equal(a, b)
+
+
+def test_missing_folder_and_weights(tmp_path, tiny_model_dir):
+    with pytest.raises(CheckpointError, match="model folder not found"):
+        AudioX.from_pretrained(tmp_path / "nope")
+    folder = tmp_path / "no_weights"
+    shutil.copytree(tiny_model_dir, folder)
+    (folder / "model.safetensors").unlink()
+    with pytest.raises(CheckpointError, match="no model weights; expected one of model.safetensors"):
+        AudioX.from_pretrained(folder)
+
+
+def test_checkpoint_that_does_not_match_its_config(tmp_path, tiny_model_dir):
+    folder = tmp_path / "mismatch"
+    shutil.copytree(tiny_model_dir, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["model"]["diffusion"]["config"]["depth"] = 3
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError) as info:
+        AudioX.from_pretrained(folder)
+    message = str(info.value)
+    assert "missing" in message and "config" in message and "\n" not in message
+
+
+def test_unknown_config_field_names_the_file(tmp_path, tiny_model_dir):
+    folder = tmp_path / "bad_config"
+    shutil.copytree(tiny_model_dir, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["model"]["diffusion"]["config"]["depht"] = 2
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ConfigError, match="config.json: model.diffusion.config.depht: unknown field"):
+        AudioX.from_pretrained(folder)
+
+
+def test_video_shorter_than_the_span(dit_pipe, media):
+    with pytest.raises(InputError, match="video is 4.00 s long"):
+        dit_pipe.generate(video=media["video"], duration_s=8.0, steps=1)
