@@ -19,8 +19,8 @@ from transformers import CLIPVisionConfig
 
 from audiox.checkpoints.convert import write_safetensors_atomic
 from audiox.checkpoints.keys import to_internal, to_official
-from audiox.checkpoints.materialize import build_on_meta, load_and_materialize
 from audiox.checkpoints.local_models import find_t5
+from audiox.checkpoints.materialize import build_on_meta, load_and_materialize
 from audiox.checkpoints.read import read_checkpoint
 from audiox.conditioning.sync import CHECKPOINT_PREFIX as SYNCHFORMER_PREFIX
 from audiox.conditioning.sync import load_synchformer
