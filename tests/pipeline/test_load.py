@@ -54,3 +54,29 @@ def test_unknown_config_field_names_the_file(tmp_path, tiny_model_dir):
 def test_video_shorter_than_the_span(dit_pipe, media):
     with pytest.raises(InputError, match="video is 4.00 s long"):
         dit_pipe.generate(video=media["video"], duration_s=8.0, steps=1)
+
+
+def test_clip_tower_filled_from_the_clip_release_when_the_checkpoint_lacks_it(
+    tmp_path, monkeypatch, dit_pipe, tiny_model_dir
+):
+    """Turbo checkpoints may omit the frozen CLIP tower: it then comes from clip-vit-base-patch32/ (or the cache)."""
+    from safetensors.torch import load_file, save_file
+
+    for var in ("HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "TRANSFORMERS_CACHE"):
+        monkeypatch.setenv(var, str(tmp_path / "empty_hf_cache"))
+    folder = tmp_path / "no_clip"
+    shutil.copytree(tiny_model_dir, folder)
+    state = load_file(folder / "model.safetensors")
+    prefix = "conditioner.conditioners.video_prompt.visual_encoder_model."
+    tower = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    save_file({k: v for k, v in state.items() if not k.startswith(prefix)}, folder / "model.safetensors")
+    clip = folder / "clip-vit-base-patch32"
+    clip.mkdir()
+    (clip / "config.json").write_text("{}")
+    save_file({**tower, "text_model.embeddings.token_embedding.weight": torch.zeros(4, 2)}, clip / "model.safetensors")
+    loaded = AudioX.from_pretrained(folder)
+    a = dit_pipe.generate("bell", duration_s=1.0, steps=1, seed=2).audio
+    assert torch.equal(loaded.generate("bell", duration_s=1.0, steps=1, seed=2).audio, a)
+    shutil.rmtree(clip)
+    with pytest.raises(CheckpointError, match="CLIP"):
+        AudioX.from_pretrained(folder)

@@ -19,7 +19,8 @@ from transformers import CLIPVisionConfig
 
 from audiox.checkpoints.convert import write_safetensors_atomic
 from audiox.checkpoints.keys import to_internal, to_official
-from audiox.checkpoints.local_models import find_t5
+from audiox.checkpoints.local_models import WEIGHT_FILES as CLIP_WEIGHT_FILES
+from audiox.checkpoints.local_models import find_clip, find_t5
 from audiox.checkpoints.materialize import build_on_meta, load_and_materialize
 from audiox.checkpoints.read import read_checkpoint
 from audiox.conditioning.sync import CHECKPOINT_PREFIX as SYNCHFORMER_PREFIX
@@ -147,6 +148,7 @@ def _load_weights(build: Callable[[], DiffusionModel], folder: Path, *, cfg_name
     vae = next((folder / f for f in VAE_FILES if (folder / f).is_file()), None)
     if vae is not None:
         state = _fill_vae(model, state, vae)
+    state = _fill_clip(model, state, folder)
     return load_and_materialize(model, state, config_name=cfg_name, source=weights.name)
 
 
@@ -163,6 +165,30 @@ def _fill_vae(model: DiffusionModel, state: dict[str, torch.Tensor], vae_path: P
         has_copy = any(k.startswith(prefix) for k in state)
         if prefix == "pretransform.model." or not has_copy:
             state.update({prefix + k: v for k, v in vae_state.items()})
+    return state
+
+
+def _fill_clip(model: DiffusionModel, state: dict[str, torch.Tensor], folder: Path) -> dict[str, torch.Tensor]:
+    """CLIP vision-tower weights from the openai/clip-vit-base-patch32 release when the model file has none
+    (the official Turbo loader keeps the hub CLIP weights for keys its checkpoint lacks). Looked up in
+    `<folder>/clip-vit-base-patch32/`, then the local HF cache; the file's `vision_model.*` and
+    `visual_projection.*` keys are used."""
+    towers = [
+        f"conditioner.conditioners.{cond_id}.visual_encoder_model."
+        for cond_id, c in (model.conditioner.conditioners.items() if model.conditioner is not None else ())
+        if getattr(c, "visual_encoder_model", None) is not None
+    ]
+    missing = [p for p in towers if not any(k.startswith(p) for k in state)]
+    if not missing:
+        return state
+    local = folder / "clip-vit-base-patch32"
+    clip_folder = find_clip(local if local.is_dir() else None)
+    weights = next(clip_folder / f for f in CLIP_WEIGHT_FILES if (clip_folder / f).is_file())
+    clip_state, _ = read_checkpoint(weights)
+    vision = {k: v for k, v in clip_state.items() if k.startswith(("vision_model.", "visual_projection."))}
+    state = dict(state)
+    for prefix in missing:
+        state.update({prefix + k: v for k, v in vision.items()})
     return state
 
 
