@@ -10,6 +10,7 @@ from audiox.errors import AudioXError
 # verb name -> module under audiox.cli with `add_arguments(parser)` and `run(args) -> int`
 VERBS = {
     "generate": "Generate audio or music from text, video, image and/or audio",
+    "bench": "Benchmark a model on fixed-seed synthetic test sets (Cat/Cnt/Ord/TS, sync, tempo/key, seams)",
     "conformance": "Run golden-vector cases against this implementation",
     "info": "Describe a model config: components, parameter counts, expected files",
     "convert": "Convert an official model.ckpt to safetensors (config in the metadata)",
