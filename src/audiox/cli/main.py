@@ -12,6 +12,9 @@ VERBS = {
     "generate": "Generate audio or music from text, video, image and/or audio",
     "bench": "Benchmark a model on fixed-seed synthetic test sets (Cat/Cnt/Ord/TS, sync, tempo/key, seams)",
     "conformance": "Run golden-vector cases against this implementation",
+    "train": "Train or fine-tune a diffusion model with PyTorch Lightning (input masking, CFG dropout, EMA)",
+    "train-vae": "Train the Oobleck VAE (multi-resolution STFT + adversarial losses)",
+    "encode-dataset": "Pre-encode a manifest's VAE latents and text/video features to a cache",
     "info": "Describe a model config: components, parameter counts, expected files",
     "convert": "Convert an official model.ckpt to safetensors (config in the metadata)",
 }

@@ -34,7 +34,7 @@ from audiox.errors import CheckpointError, ConfigError
 from audiox.pipeline.core import AudioX
 
 WEIGHT_FILES = ("model.safetensors", "model.ckpt", "audiox_turbo.ckpt")
-VAE_FILES = ("vae.ckpt", "VAE.ckpt")
+VAE_FILES = ("vae.ckpt", "VAE.ckpt", "vae.safetensors")
 SYNCHFORMER_FILE = "synchformer_state_dict.pth"
 OPTIONS_FILE = "audiox.json"
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}

@@ -1,0 +1,187 @@
+"""Training callbacks: demo samples (WAV + spectrogram PNG) and EMA-aware export to a model folder.
+
+The spectrogram PNG is written by a tiny encoder (zlib + CRC chunks, 8-bit greyscale) from the
+log-magnitude STFT, so no plotting library is needed. Demos and exports run on global rank 0 only.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from torch import Tensor
+
+from audiox.diffusion.guidance import apply_cfg
+from audiox.media.audio import write_audio
+from audiox.sampling.run import SamplerSettings, sample_latents
+from audiox.training.config import DemoSection
+
+
+def png_bytes(image: Tensor) -> bytes:
+    """image: (H, W) uint8 greyscale -> the bytes of a PNG file (no filtering, zlib level 6)."""
+    if image.ndim != 2 or image.dtype != torch.uint8:
+        raise ValueError(f"{image.shape=} {image.dtype=}, expected (H, W) uint8")
+    height, width = image.shape
+    rows = torch.cat([torch.zeros(height, 1, dtype=torch.uint8), image], dim=1)  # filter byte 0 per row
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows.contiguous().numpy().tobytes(), 6))
+        + chunk(b"IEND", b"")
+    )
+
+
+def spectrogram_image(audio: Tensor, *, n_fft: int = 256, hop: int = 64, floor_db: float = -80.0) -> Tensor:
+    """audio: (C, S) -> (n_fft // 2 + 1, frames) uint8 image of the channel-mean log-magnitude STFT,
+    low frequencies at the bottom, 0 dB (the peak) white, `floor_db` black."""
+    mono = audio.float().mean(0)
+    if mono.shape[0] < n_fft:
+        mono = torch.nn.functional.pad(mono, (0, n_fft - mono.shape[0]))
+    spec = torch.stft(mono, n_fft, hop, window=torch.hann_window(n_fft), return_complex=True).abs()
+    db = 20 * torch.log10(spec.clamp_min(1e-8) / spec.max().clamp_min(1e-8))  # (F, frames)
+    scaled = ((db - floor_db) / -floor_db).clamp(0, 1) * 255
+    return scaled.round().to(torch.uint8).flip(0)
+
+
+def write_png(path: str | os.PathLike, image: Tensor) -> Path:
+    """Write a (H, W) uint8 image as PNG atomically."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(png_bytes(image))
+    os.replace(tmp, path)
+    return path
+
+
+@contextmanager
+def ema_weights(module: pl.LightningModule) -> Iterator[None]:
+    """Temporarily load the EMA backbone weights into the online backbone (no-op without EMA)."""
+    ema = getattr(module, "ema", None)
+    if ema is None:
+        yield
+        return
+    backbone = module.model.backbone
+    online = {k: v.detach().clone() for k, v in backbone.state_dict().items()}
+    with torch.no_grad():
+        backbone.load_state_dict(ema.ema_model.state_dict())
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            backbone.load_state_dict(online)
+
+
+@torch.no_grad()
+def generate_demos(module: pl.LightningModule, batch: Mapping[str, Any], demo: DemoSection, seed: int) -> Tensor:
+    """Audio (B, C, S) generated for the (unmasked) conditions of `batch` with a few sampler steps."""
+    from audiox.training.lightning_module import fused_context
+
+    model = module.model
+    generator = torch.Generator().manual_seed(seed)
+    context = fused_context(model, batch, generator)
+    frames = model.pretransform.latent_length(batch["audio"].shape[-1])
+    noise = torch.randn((context.shape[0], model.config.model.io_channels, frames), generator=generator)
+    settings = SamplerSettings(
+        sampler=demo.sampler, steps=demo.steps, sigma_max=1.0 if model.objective == "rectified_flow" else 500.0
+    )
+    net = partial(apply_cfg, model.backbone, context=context, cfg_scale=demo.cfg_scale)
+    latents = sample_latents(
+        net, noise.to(context.device), objective=model.objective, settings=settings,
+        generator=generator,
+    )
+    return model.decode(latents.float())
+
+
+class DemoCallback(pl.Callback):
+    """Every `demo.every_n_steps` optimizer steps, write demo_<step>_<i>.wav and .png under `folder`."""
+
+    def __init__(self, folder: str | os.PathLike, demo: DemoSection, demo_batch: Mapping[str, Any], seed: int) -> None:
+        self.folder = Path(folder)
+        self.demo = demo
+        self.batch = _take(demo_batch, demo.num_demos)
+        self.seed = seed
+        self.written: list[Path] = []
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+        step = trainer.global_step
+        every = self.demo.every_n_steps
+        if every <= 0 or step == 0 or step % every or not trainer.is_global_zero or _written_at(self, step):
+            return
+        self.write(pl_module, step)
+
+    def write(self, pl_module: pl.LightningModule, step: int) -> list[Path]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        batch = pl_module.transfer_batch_to_device(dict(self.batch), pl_module.device, 0)
+        was_training = pl_module.training
+        pl_module.eval()
+        try:
+            with ema_weights(pl_module) if self.demo.use_ema else _nothing():
+                audio = generate_demos(pl_module, batch, self.demo, self.seed).cpu()
+        finally:
+            pl_module.train(was_training)
+        rate = pl_module.model.config.sample_rate
+        paths = []
+        for i, item in enumerate(audio):
+            paths.append(write_audio(self.folder / f"demo_{step:07d}_{i}.wav", item, rate))
+            paths.append(write_png(self.folder / f"demo_{step:07d}_{i}.png", spectrogram_image(item)))
+        pl_module.log_dict({"demo/rms": audio.pow(2).mean().sqrt().item()}, rank_zero_only=True)
+        self.written += paths
+        return paths
+
+
+class ExportCallback(pl.Callback):
+    """Exports the (EMA) model to `folder/step_<n>` every `every_n_steps` steps (0: never) and to
+    `folder/final` when training ends, via `save_pipeline` (config.json + model.safetensors + t5/ + audiox.json)."""
+
+    def __init__(
+        self, folder: str | os.PathLike, *, every_n_steps: int, options: dict[str, Any], synchformer: Any = None
+    ) -> None:
+        self.folder = Path(folder)
+        self.every = every_n_steps
+        self.options = options
+        self.synchformer = synchformer
+        self.exported: list[Path] = []
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+        step = trainer.global_step
+        due = self.every > 0 and step > 0 and step % self.every == 0 and trainer.is_global_zero
+        if due and not any(p.name == f"step_{step:07d}" for p in self.exported):
+            self.export(pl_module, self.folder / f"step_{step:07d}")
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.is_global_zero:
+            self.export(pl_module, self.folder / "final")
+
+    def export(self, pl_module: pl.LightningModule, target: Path) -> Path:
+        from audiox.pipeline.load import save_pipeline
+
+        with ema_weights(pl_module):
+            save_pipeline(SimpleNamespace(model=pl_module.model, synchformer=self.synchformer), target, options=self.options)
+        self.exported.append(target)
+        return target
+
+
+def _take(batch: Mapping[str, Any], n: int) -> dict[str, Any]:
+    return {k: (v[:n] if isinstance(v, (Tensor, list)) else v) for k, v in batch.items()}
+
+
+def _written_at(callback: DemoCallback, step: int) -> bool:
+    return any(p.name.startswith(f"demo_{step:07d}_") for p in callback.written)
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield

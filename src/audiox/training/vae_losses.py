@@ -1,0 +1,100 @@
+"""VAE training losses: multi-resolution STFT reconstruction, a multi-scale waveform discriminator with
+hinge losses and feature matching. The KL term is `audiox.vae.bottleneck.kl_divergence` (official form).
+
+Shapes: audio x, y: (B, C, S); discriminator logits: list over scales of (B, 1, S_k).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def stft_magnitude(x: Tensor, *, n_fft: int, hop: int, win: int) -> Tensor:
+    """x: (B, C, S) -> |STFT| (B*C, n_fft // 2 + 1, frames) with a Hann window."""
+    flat = x.reshape(-1, x.shape[-1]).float()
+    spec = torch.stft(flat, n_fft, hop, win, window=torch.hann_window(win, device=x.device), return_complex=True)
+    return spec.abs().clamp_min(1e-7)
+
+
+def stft_loss(output: Tensor, target: Tensor, *, n_fft: int, hop: int, win: int) -> Tensor:
+    """Spectral convergence + L1 of log magnitudes at one resolution; output, target: (B, C, S) -> ()."""
+    out_mag = stft_magnitude(output, n_fft=n_fft, hop=hop, win=win)
+    ref_mag = stft_magnitude(target, n_fft=n_fft, hop=hop, win=win)
+    convergence = torch.linalg.norm(ref_mag - out_mag) / torch.linalg.norm(ref_mag).clamp_min(1e-7)
+    log_l1 = F.l1_loss(out_mag.log(), ref_mag.log())
+    return convergence + log_l1
+
+
+def multi_resolution_stft_loss(
+    output: Tensor, target: Tensor, fft_sizes: Sequence[int], hop_sizes: Sequence[int], win_lengths: Sequence[int]
+) -> Tensor:
+    """Mean of `stft_loss` over the resolutions (zipped); output, target: (B, C, S) -> ()."""
+    if not (len(fft_sizes) == len(hop_sizes) == len(win_lengths)) or not fft_sizes:
+        raise ValueError("fft_sizes, hop_sizes and win_lengths must be non-empty and of equal length")
+    losses = [
+        stft_loss(output, target, n_fft=n, hop=h, win=w) for n, h, w in zip(fft_sizes, hop_sizes, win_lengths)
+    ]
+    return torch.stack(losses).mean()
+
+
+class ScaleDiscriminator(nn.Module):
+    """Stride-4 1-d conv stack on waveforms (cheap on CPU): (B, C, S) -> (logits (B, 1, S'), feature maps)."""
+
+    def __init__(self, *, in_channels: int, channels: int, num_layers: int) -> None:
+        super().__init__()
+        layers, width = [], in_channels
+        for i in range(num_layers):
+            out = channels * 2 ** min(i, 3)
+            layers.append(nn.Conv1d(width, out, kernel_size=15, stride=4, padding=7))
+            width = out
+        self.layers = nn.ModuleList(nn.utils.parametrizations.weight_norm(layer) for layer in layers)
+        self.head = nn.utils.parametrizations.weight_norm(nn.Conv1d(width, 1, kernel_size=3, padding=1))
+
+    def forward(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
+        features = []
+        for layer in self.layers:
+            x = F.leaky_relu(layer(x), 0.2)
+            features.append(x)
+        return self.head(x), features
+
+
+class MultiScaleDiscriminator(nn.Module):
+    """`num_scales` discriminators on the waveform average-pooled by 1, 2, 4, ... (MelGAN style)."""
+
+    def __init__(self, *, in_channels: int, channels: int = 16, num_layers: int = 3, num_scales: int = 3) -> None:
+        super().__init__()
+        self.discriminators = nn.ModuleList(
+            ScaleDiscriminator(in_channels=in_channels, channels=channels, num_layers=num_layers)
+            for _ in range(num_scales)
+        )
+
+    def forward(self, x: Tensor) -> tuple[list[Tensor], list[list[Tensor]]]:
+        """x: (B, C, S) -> (logits per scale, feature maps per scale)."""
+        logits, features = [], []
+        for i, disc in enumerate(self.discriminators):
+            if i > 0:
+                x = F.avg_pool1d(x, kernel_size=4, stride=2, padding=1, count_include_pad=False)
+            out, feats = disc(x)
+            logits.append(out)
+            features.append(feats)
+        return logits, features
+
+
+def discriminator_hinge_loss(real: Sequence[Tensor], fake: Sequence[Tensor]) -> Tensor:
+    """mean over scales of E[relu(1 - D(real))] + E[relu(1 + D(fake))]."""
+    return torch.stack([F.relu(1 - r).mean() + F.relu(1 + f).mean() for r, f in zip(real, fake)]).mean()
+
+
+def generator_hinge_loss(fake: Sequence[Tensor]) -> Tensor:
+    """mean over scales of E[-D(fake)]."""
+    return torch.stack([-f.mean() for f in fake]).mean()
+
+
+def feature_matching_loss(real: Sequence[Sequence[Tensor]], fake: Sequence[Sequence[Tensor]]) -> Tensor:
+    """Mean L1 between discriminator feature maps of real (detached) and generated audio."""
+    losses = [F.l1_loss(f, r.detach()) for rs, fs in zip(real, fake) for r, f in zip(rs, fs)]
+    return torch.stack(losses).mean()
