@@ -77,3 +77,18 @@ def test_defaults_follow_the_model_family(pipe):
         assert (d.sampler, d.steps, d.cfg_scale) == ("dpmpp-3m-sde", 250, 7.0)
     else:
         assert d.sampler in ("rf-euler", "dmd")
+
+
+def test_conditions_are_encoded_once_per_window_not_per_step(dit_pipe, monkeypatch):
+    calls = []
+    original = dit_pipe.model.conditioner.forward
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(dit_pipe.model.conditioner, "forward", counting)
+    dit_pipe.generate("bell", duration_s=2.0, steps=6)
+    assert len(calls) == 1
+    dit_pipe.generate("bell", negative_text="rain", duration_s=2.0, steps=6)
+    assert len(calls) == 3  # + conditional and negative conditions of the second call
