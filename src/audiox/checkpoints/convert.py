@@ -18,7 +18,7 @@ from safetensors.torch import save_file
 
 from audiox.checkpoints import keys
 from audiox.checkpoints.read import read_checkpoint
-from audiox.config.parse import parse_config
+from audiox.config.parse import parse_config, read_json
 from audiox.errors import CheckpointError, ConfigError
 
 
@@ -65,12 +65,7 @@ def _config_json(config_path: str | Path | None, src_metadata: dict[str, str], *
     """Config JSON text for the metadata, validated strictly; None when there is none."""
     if config_path is not None:
         path = Path(config_path)
-        if not path.is_file():
-            raise ConfigError(f"{path}: config file not found; pass the model's config.json")
-        try:
-            data = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ConfigError(f"{path}: not valid JSON ({e}); check the file") from None
+        data = read_json(path, missing_hint="pass the model's config.json")
         parse_config(data, source=path.name)
         return json.dumps(data)
     if "config" not in src_metadata:

@@ -26,13 +26,19 @@ def load_config(path: str | Path) -> schema.AudioXConfig:
     path = Path(path)
     if path.is_dir():
         path = path / "config.json"
+    data = read_json(path, missing_hint="pass the model folder or its config.json")
+    return parse_config(data, source=path.name)
+
+
+def read_json(path: str | Path, *, missing_hint: str) -> Any:
+    """A JSON file's content; `ConfigError` naming the file when it is missing or not valid JSON."""
+    path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"{path}: config file not found; pass the model folder or its config.json")
+        raise ConfigError(f"{path}: config file not found; {missing_hint}")
     try:
-        data = json.loads(path.read_text())
+        return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: not valid JSON ({e}); check the file") from None
-    return parse_config(data, source=path.name)
 
 
 def parse_config(data: dict, *, source: str = "config", strict: bool = True) -> schema.AudioXConfig:
