@@ -67,6 +67,7 @@ def test_weights_fit_the_budget(own):
     assert params * bytes_per <= MAX_WEIGHT_BYTES
 
 
+@pytest.mark.slow  # a full 10 s window through the own-size VAE decoder
 def test_two_step_generation_has_the_right_length(own):
     pipe, _ = own
     out = pipe.generate("two knocks then a bell", steps=2, cfg_scale=1.0, duration_s=10.0)
@@ -76,6 +77,7 @@ def test_two_step_generation_has_the_right_length(own):
     assert short.audio.shape[-1] == round(2.5 * OWN_SAMPLE_RATE)
 
 
+@pytest.mark.slow
 def test_saved_folder_in_storage_dtype_loads_and_fits(own, tmp_path):
     pipe, options = own
     folder = save_pipeline(pipe, tmp_path / "own", options=options)
