@@ -80,3 +80,13 @@ def test_clip_tower_filled_from_the_clip_release_when_the_checkpoint_lacks_it(
     shutil.rmtree(clip)
     with pytest.raises(CheckpointError, match="CLIP"):
         AudioX.from_pretrained(folder)
+
+
+def test_model_folder_sets_its_own_generation_defaults(tmp_path, tiny_model_dir):
+    folder = tmp_path / "with_defaults"
+    shutil.copytree(tiny_model_dir, folder)
+    options = json.loads((folder / "audiox.json").read_text())
+    options["generation_defaults"] = {"sampler": "euler", "steps": 3, "cfg_scale": 2.0}
+    (folder / "audiox.json").write_text(json.dumps(options))
+    out = AudioX.from_pretrained(folder).generate("bell", duration_s=1.0)
+    assert (out.request.sampler, out.request.steps, out.request.cfg_scale) == ("euler", 3, 2.0)

@@ -56,13 +56,17 @@ class AudioX:
         dtype: torch.dtype = torch.float32,
         overlap_s: float = 1.0,
         progress: bool = False,
+        defaults: Defaults | None = None,
     ) -> None:
+        """`defaults`: the model's own sampler defaults (e.g. a distilled or small model), else the
+        official ones for its family (see `defaults`)."""
         if model.conditioner is None or model.pretransform is None:
             raise ConfigError("a generation model needs model.conditioning and model.pretransform in its config")
         self.model = model.eval().requires_grad_(False).to(device)
         self.synchformer = synchformer.to(device) if synchformer is not None else None
         self.device, self.dtype = torch.device(device), dtype
         self.overlap_s, self.progress = overlap_s, progress
+        self._defaults = defaults
 
     @classmethod
     def from_pretrained(cls, path, **kwargs) -> AudioX:
@@ -93,7 +97,10 @@ class AudioX:
     @property
     def defaults(self) -> Defaults:
         """Official defaults: v -> dpmpp-3m-sde 250 steps cfg 7; Turbo (dmd_sample_steps) -> 4-step DMD
-        without CFG; other rectified-flow models -> Euler 50 steps cfg 6."""
+        without CFG; other rectified-flow models -> Euler 50 steps cfg 6. A model folder can set its own
+        (`generation_defaults` in audiox.json)."""
+        if self._defaults is not None:
+            return self._defaults
         if self.model.objective == "v":
             return Defaults("dpmpp-3m-sde", 250, 7.0)
         training = self.model.config.training or {}
@@ -129,11 +136,12 @@ class AudioX:
     # --------------------------------------------------------------------------------------- steps
 
     def _window_prompt(self, request: GenerationRequest, chunks: list[Tensor], index: int) -> Tensor | None:
-        """The audio prompt (C, N) of window `index`: the user's audio for the first window (continuation:
-        its last 10 s; inpainting: the window itself with the gap silenced), then the audio before it."""
-        channels, rate = self.model.pretransform.io_channels, self.sample_rate
+        """The audio prompt of window `index`: (C, N) from the user's audio for the first window
+        (continuation: its last 10 s; inpainting: the window itself with the gap silenced); later windows get
+        (B, C, N), each batch item the audio generated before it."""
+        rate = self.sample_rate
         if index > 0:
-            so_far = crossfade_join(chunks, round(self.overlap_s * rate))[0]
+            so_far = crossfade_join(chunks, round(self.overlap_s * rate))  # (B, C, S)
             return _last_seconds(so_far, CONDITIONING_WINDOW_S, rate)
         if request.audio is None:
             return None
@@ -232,10 +240,10 @@ def _check_video_span(request: GenerationRequest) -> None:
 
 
 def _last_seconds(audio: Tensor, seconds: float, sample_rate: int) -> Tensor:
-    """(C, S) -> its last `seconds` (left-padded with zeros when shorter, like the official helper)."""
+    """(..., C, S) -> its last `seconds` (left-padded with zeros when shorter, like the official helper)."""
     n = round(seconds * sample_rate)
-    tail = audio[:, -n:]
-    return torch.nn.functional.pad(tail, (n - tail.shape[1], 0))
+    tail = audio[..., -n:]
+    return torch.nn.functional.pad(tail, (n - tail.shape[-1], 0))
 
 
 def _to_device(value, device: torch.device):

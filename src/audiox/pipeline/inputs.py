@@ -28,7 +28,8 @@ SYNC_FPS = 25.0
 
 @dataclass(frozen=True)
 class WindowMedia:
-    """What one window is conditioned on. video: path or None; audio_prompt: (C, N) or None (silence)."""
+    """What one window is conditioned on. video: path or None; audio_prompt: (C, N) shared by the batch,
+    (B, C, N) per item, or None (silence)."""
 
     text: str
     video: str | Path | None
@@ -88,10 +89,11 @@ def _sync_features(conditioner: ClipSyncVideoConditioner, media: WindowMedia, sy
 
 
 def _audio_prompt(model: DiffusionModel, conditioner: torch.nn.Module, media: WindowMedia) -> Tensor:
-    """(1, C, N) audio prompt of exactly the conditioner's 10 s window; silence without one."""
+    """(1 or B, C, N) audio prompt of exactly the conditioner's 10 s window; silence without one."""
     sample_rate = model.config.sample_rate
     channels = conditioner.pretransform.io_channels
     length = round(CONDITIONING_WINDOW_S * sample_rate)
     if media.audio_prompt is None:
         return torch.zeros(1, channels, length)
-    return media.audio_prompt[None]
+    prompt = media.audio_prompt
+    return prompt[None] if prompt.dim() == 2 else prompt

@@ -4,7 +4,8 @@ A folder holds `config.json` (the official schema) and the weights `model.safete
 `audiox_turbo.ckpt` (official key names), optionally `vae.ckpt` (fills VAE weights the model file lacks,
 as the official Turbo loader does), `synchformer_state_dict.pth` (video sync features), a `t5-base/` or
 `t5/` folder (else the local Hugging Face cache is searched, offline), and `audiox.json`: our build options
-for non-official encoders (`vision_config`, `temporal_sizes`, `text_encoder_dtype`, `synchformer`).
+for non-official encoders (`vision_config`, `temporal_sizes`, `text_encoder_dtype`, `synchformer`) and the
+model's own sampler defaults (`generation_defaults`: sampler, steps, cfg_scale[, sigma_min, sigma_max]).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from audiox.config.parse import config_to_dict, load_config
 from audiox.config.schema import AudioXConfig
 from audiox.diffusion.model import DiffusionModel
 from audiox.errors import CheckpointError, ConfigError
-from audiox.pipeline.core import AudioX
+from audiox.pipeline.core import AudioX, Defaults
 
 WEIGHT_FILES = ("model.safetensors", "model.ckpt", "audiox_turbo.ckpt")
 VAE_FILES = ("vae.ckpt", "VAE.ckpt", "vae.safetensors")
@@ -73,8 +74,10 @@ def load_pipeline(
         folder,
         cfg_name=str(folder / "config.json"),
     )
+    defaults = Defaults(**options["generation_defaults"]) if "generation_defaults" in options else None
     return AudioX(
-        model, synchformer=_synchformer(cfg, folder, synchformer, options), device=device, dtype=dtype, progress=progress
+        model, synchformer=_synchformer(cfg, folder, synchformer, options), device=device, dtype=dtype,
+        progress=progress, defaults=defaults,
     )
 
 
@@ -107,7 +110,7 @@ def _read_options(folder: Path) -> dict[str, Any]:
         options = json.loads(path.read_text())
     except json.JSONDecodeError as e:
         raise ConfigError(f"{path}: not valid JSON ({e})") from None
-    unknown = set(options) - {"vision_config", "temporal_sizes", "text_encoder_dtype", "synchformer"}
+    unknown = set(options) - {"vision_config", "temporal_sizes", "text_encoder_dtype", "synchformer", "generation_defaults"}
     if unknown:
         raise ConfigError(f"{path}: unknown fields {sorted(unknown)}")
     return options
