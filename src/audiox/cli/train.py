@@ -1,7 +1,12 @@
-"""Train or fine-tune an AudioX diffusion model on a JSONL manifest with PyTorch Lightning.
+"""Train or fine-tune an AudioX diffusion model on a JSONL manifest (or its cache) with PyTorch Lightning.
 
 Fine-tune from a model folder (official or ours):  audiox train --init MODEL_DIR --data train.jsonl --out runs/ft
 From scratch (tiny preset or a config.json):        audiox train --model-config tiny-dit --data train.jsonl --out runs/t
+From a cache (no frozen encoder runs per step):
+    audiox encode-dataset --model MODEL_DIR --data train.jsonl --out cache
+    audiox train --init MODEL_DIR --data cache --out runs/ft
+A cache holds fixed windows (offset 0, no sign flip) and must come from the trained model's own frozen
+encoders; random audio-prompt span masks become whole-prompt masks there (see audiox.training.lightning_module).
 Settings come from --config train.json (audiox.training.config.TrainConfig; absent fields keep the AudioX
 defaults) and dotted overrides: --set run.max_steps=1000 --set optimizer.lr=1e-4 --set run.strategy=ddp.
 Resume with --resume OUT/checkpoints/last.ckpt (optimizer, scheduler, EMA and data position restored).
@@ -15,7 +20,9 @@ import argparse
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, help="training manifest (.jsonl, official AudioX-Turbo format)")
+    p.add_argument("--data", required=True,
+                   help="training manifest (.jsonl, official AudioX-Turbo format) or a cache folder written by "
+                        "`audiox encode-dataset`")
     p.add_argument("--out", required=True, help="output folder: checkpoints/, logs/, demos/, export/")
     p.add_argument("--config", default=None, help="training config JSON (TrainConfig fields); default: AudioX preset")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",

@@ -273,14 +273,16 @@ def collate_examples(
     }
     for key in ("text_prompt", "data_type", "path"):
         batch[key] = [e[key] for e in examples]
-    batch["video_prompt"], batch["has_video"] = _stack_optional(examples, "video_prompt", video_shape)
-    batch["video_sync_frames"], batch["has_sync"] = _stack_optional(examples, "video_sync_frames", None)
+    batch["video_prompt"], batch["has_video"] = stack_optional(examples, "video_prompt", video_shape)
+    batch["video_sync_frames"], batch["has_sync"] = stack_optional(examples, "video_sync_frames", None)
     return batch
 
 
-def _stack_optional(
+def stack_optional(
     examples: Sequence[dict[str, Any]], key: str, shape: tuple[int, ...] | None
 ) -> tuple[torch.Tensor | None, torch.Tensor]:
+    """examples[b][key]: a tensor or None -> (stack (B, *shape) with zeros for None, or None when no item
+    has one and `shape` is None; present (B,) bool)."""
     present = torch.tensor([e[key] is not None for e in examples])
     shapes = {tuple(e[key].shape) for e in examples if e[key] is not None}
     if len(shapes) > 1:

@@ -7,6 +7,10 @@ loaded with a generator seeded by (seed, epoch, index) (`EpochItems`). The sampl
 micro-batch `global_step * accumulate_grad_batches`, read from the restored trainer when the train
 dataloader is built (after checkpoint restore), so a resumed run sees exactly the items, crops and
 draws the uninterrupted run would have seen. Checkpoints are written at optimizer-step boundaries.
+
+Data: a JSONL manifest (raw files, encoders run every step) or a folder written by `audiox
+encode-dataset` (`training_dataset` tells them apart; cached batches skip every frozen encoder, see
+`lightning_module`). The cache must come from the model's own frozen encoders (checked by fingerprint).
 """
 
 from __future__ import annotations
@@ -65,9 +69,10 @@ class ResumableBatchSampler(Sampler[list[tuple[int, int]]]):
 
 
 class EpochItems(Dataset):
-    """`ManifestDataset` items addressed by (epoch, index), each with its own seeded generator."""
+    """Dataset items addressed by (epoch, index), each with its own seeded generator. The dataset is a
+    `ManifestDataset` or a drop-in (`cfg.seed`, `load_example(index, generator)`: `CachedDataset`...)."""
 
-    def __init__(self, dataset: ManifestDataset) -> None:
+    def __init__(self, dataset: Any) -> None:
         self.dataset = dataset
 
     def __len__(self) -> int:
@@ -80,10 +85,11 @@ class EpochItems(Dataset):
 
 
 class ManifestDataModule(pl.LightningDataModule):
-    """Train dataloader over a manifest with the resumable sampler (rank / start read from the trainer)."""
+    """Train dataloader over a manifest (or cache) dataset with the resumable sampler (rank / start read
+    from the trainer)."""
 
     def __init__(
-        self, dataset: ManifestDataset, run: RunSection, *, num_workers: int = 0, optimizer_steps_per_batch: int = 1
+        self, dataset: Any, run: RunSection, *, num_workers: int = 0, optimizer_steps_per_batch: int = 1
     ) -> None:
         """`optimizer_steps_per_batch`: how much `global_step` grows per batch (2 for the VAE GAN's two
         optimisers under manual optimisation), to find the data position from it."""
@@ -141,6 +147,35 @@ def manifest_dataset(
     return ManifestDataset(records, data_config_for_model(model, cfg, load_video=load_video, sample_size=sample_size))
 
 
+def training_dataset(model: Any, cfg: TrainConfig, data: str | os.PathLike | Sequence[ManifestRecord]) -> Any:
+    """The dataset of `data`: a `CachedDataset` for an encode-dataset folder (checked against the model's
+    frozen encoders; its windows are fixed, so `cfg.data` crop / flip / video settings do not apply),
+    else the `ManifestDataset` of a manifest file or records."""
+    from audiox.training.encode_dataset import (
+        CachedDataConfig,
+        CachedDataset,
+        check_cache_matches,
+        is_cache_dir,
+    )
+
+    if not is_cache_dir(data):
+        return manifest_dataset(model, cfg, data)
+    dataset = CachedDataset(data, CachedDataConfig(seed=cfg.run.seed))
+    check_cache_matches(model, dataset.index, data)
+    return dataset
+
+
+def demo_batch(dataset: Any, num_demos: int) -> dict[str, Any]:
+    """The collated first `num_demos` items (unmasked conditions) for `DemoCallback`."""
+    from audiox.training.encode_dataset import CachedDataset
+
+    items = [dataset[i] for i in range(min(num_demos, len(dataset)))]
+    batch = dataset.collate(items)
+    if isinstance(dataset, CachedDataset):  # the demo reads only the window length from "audio"
+        batch["audio"] = torch.zeros(len(items), 1, dataset.index["sample_size"])
+    return batch
+
+
 def resolve_precision(precision: str, accelerator: str) -> str:
     """ "auto" -> "bf16-mixed" on GPU, "32-true" on CPU; anything else is passed to Lightning."""
     if precision != "auto":
@@ -192,7 +227,7 @@ class TrainResult:
 def train_diffusion(
     model: Any,
     cfg: TrainConfig,
-    manifest: str | os.PathLike | Sequence[ManifestRecord],
+    data: str | os.PathLike | Sequence[ManifestRecord],
     out_dir: str | os.PathLike,
     *,
     resume: str | os.PathLike | None = None,
@@ -200,21 +235,21 @@ def train_diffusion(
     synchformer: Any = None,
     callbacks: Sequence[pl.Callback] = (),
 ) -> TrainResult:
-    """Train `model` (a DiffusionModel) on a manifest; checkpoints, logs, demos and the exported model
-    folder (`out_dir/export/final`) go under `out_dir`. `resume`: a Lightning checkpoint to continue."""
+    """Train `model` (a DiffusionModel) on `data` (a manifest, records, or an encode-dataset cache folder);
+    checkpoints, logs, demos and the exported model folder (`out_dir/export/final`) go under `out_dir`.
+    `resume`: a Lightning checkpoint to continue."""
     from audiox.training.callbacks import DemoCallback, ExportCallback
     from audiox.training.lightning_module import DiffusionTrainingModule
 
     out = Path(out_dir)
-    dataset = manifest_dataset(model, cfg, manifest)
+    dataset = training_dataset(model, cfg, data)
     module = DiffusionTrainingModule(model, cfg)
     own: list[pl.Callback] = [
         ExportCallback(out / "export", every_n_steps=cfg.run.export_every_n_steps, options=export_options or {},
                        synchformer=synchformer)
     ]
     if cfg.demo.every_n_steps > 0:
-        demo_items = [dataset[i] for i in range(min(cfg.demo.num_demos, len(dataset)))]
-        own.append(DemoCallback(out / "demos", cfg.demo, dataset.collate(demo_items), cfg.run.seed))
+        own.append(DemoCallback(out / "demos", cfg.demo, demo_batch(dataset, cfg.demo.num_demos), cfg.run.seed))
     trainer = build_trainer(cfg.run, out, [*own, *callbacks])
     datamodule = ManifestDataModule(dataset, cfg.run, num_workers=cfg.data.num_workers)
     trainer.fit(module, datamodule=datamodule, ckpt_path=None if resume is None else str(resume))
