@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
+pytest_plugins = ["tests.tiny_pipelines"]  # tiny pipelines, model folder and media fixtures
+
 REPO = Path(__file__).resolve().parents[1]
 REFVECTORS = REPO.parent / "shared" / "refvectors"
 

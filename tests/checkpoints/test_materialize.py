@@ -13,7 +13,7 @@ from audiox.conditioning.tiny_encoders import tiny_conditioner_options
 from audiox.errors import CheckpointError
 from audiox.pipeline import GenerationRequest
 from audiox.pipeline.load import load_pipeline, save_pipeline
-from tests.pipeline.conftest import SYNCHFORMER_SIZES, tiny_pipeline
+from tests.tiny_pipelines import SYNCHFORMER_SIZES, tiny_pipeline
 
 REQUEST = {"duration_s": 1.0, "seed": 5, "steps": 2}
 

@@ -9,7 +9,6 @@ import pytest
 import soundfile as sf
 
 from audiox.media.video import video_duration_s
-from tests.pipeline.conftest import dit_pipe, media, tiny_model_dir  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow  # each test starts python + torch in a subprocess (~5 s)
 

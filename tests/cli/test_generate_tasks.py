@@ -6,7 +6,6 @@ import pytest
 import soundfile as sf
 
 from audiox.cli.main import main
-from tests.pipeline.conftest import dit_pipe, media, tiny_model_dir  # noqa: F401  (fixtures)
 
 TASKS = {
     "text-to-audio": lambda m: ["two knocks then a bell"],

@@ -19,7 +19,7 @@ from audiox.media.video import read_video
 from audiox.pipeline import AudioOutput
 from audiox.synth.labels import MusicLabels, SceneLabels
 from audiox.synth.video import render_still
-from tests.pipeline.conftest import dit_pipe, tiny_model_dir, tiny_pipeline  # noqa: F401  (fixtures)
+from tests.tiny_pipelines import tiny_pipeline
 
 SCENE_TASKS = tuple(t for t in TASKS if t not in MUSIC_TASKS)
 SMALL = {"num_per_task": 1, "video_size": 16}
@@ -299,7 +299,7 @@ def test_cli_bad_arguments(argv, message):
         cli.run(cli_args(*argv))
 
 
-def test_cli_runs_a_saved_model_folder(tiny_model_dir, analyser, monkeypatch, tmp_path):  # noqa: F811
+def test_cli_runs_a_saved_model_folder(tiny_model_dir, analyser, monkeypatch, tmp_path):
     from audiox.cli import bench as cli
 
     monkeypatch.setattr(bench_module.Analyser, "trained", classmethod(lambda cls: analyser))

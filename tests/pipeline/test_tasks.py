@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from audiox.pipeline import GenerationRequest
-from tests.pipeline.conftest import FAST
+from tests.tiny_pipelines import FAST
 
 TASKS = {
     "text-to-audio": lambda m: dict(text="a dog barks"),

@@ -1,4 +1,5 @@
-"""Tiny random-weight pipelines (both families) and a saved tiny model folder, built once per session."""
+"""Tiny random-weight pipelines (both families), a saved tiny model folder and tiny media files, built once
+per session; registered as a pytest plugin by tests/conftest.py so every test folder can use the fixtures."""
 
 from __future__ import annotations
 
