@@ -20,15 +20,27 @@ import argparse
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True,
-                   help="training manifest (.jsonl, official AudioX-Turbo format) or a cache folder written by "
-                        "`audiox encode-dataset`")
-    p.add_argument("--out", required=True, help="output folder: checkpoints/, logs/, demos/, export/")
-    p.add_argument("--config", default=None, help="training config JSON (TrainConfig fields); default: AudioX preset")
+    add_training_arguments(
+        p,
+        data_help="training manifest (.jsonl, official AudioX-Turbo format) or a cache folder written by "
+        "`audiox encode-dataset`",
+        out_help="output folder: checkpoints/, logs/, demos/, export/",
+        config_help="training config JSON (TrainConfig fields); default: AudioX preset",
+        init_help="model folder to fine-tune (config.json + weights)",
+    )
+
+
+def add_training_arguments(
+    p: argparse.ArgumentParser, *, data_help: str, out_help: str, config_help: str, init_help: str
+) -> None:
+    """The options every training verb shares: data, output, config + dotted overrides, model source, resume."""
+    p.add_argument("--data", required=True, help=data_help)
+    p.add_argument("--out", required=True, help=out_help)
+    p.add_argument("--config", default=None, help=config_help)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="dotted override of a config field, e.g. run.max_steps=100 (repeatable)")
     source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--init", default=None, help="model folder to fine-tune (config.json + weights)")
+    source.add_argument("--init", default=None, help=init_help)
     source.add_argument("--model-config", default=None,
                         help="train from scratch: tiny-dit, tiny-mmdit, or a model config.json")
     p.add_argument("--resume", default=None, help="Lightning checkpoint to resume from")

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import argparse
 
+from audiox.cli.train import add_training_arguments
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, help="manifest (.jsonl) of audio files")
-    p.add_argument("--out", required=True, help="output folder: vae.safetensors, checkpoints/, logs/")
-    p.add_argument("--config", default=None, help="VAE training config JSON (VaeTrainConfig fields)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="dotted override of a config field, e.g. kl_weight=1e-3 (repeatable)")
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--init", default=None, help="model folder whose VAE to continue training")
-    source.add_argument("--model-config", default=None, help="tiny-dit, tiny-mmdit, or a model config.json")
-    p.add_argument("--resume", default=None, help="Lightning checkpoint to resume from")
+    add_training_arguments(
+        p,
+        data_help="manifest (.jsonl) of audio files",
+        out_help="output folder: vae.safetensors, checkpoints/, logs/",
+        config_help="VAE training config JSON (VaeTrainConfig fields)",
+        init_help="model folder whose VAE to continue training",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
