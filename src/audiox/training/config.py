@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from audiox.config.parse import config_to_dict, parse_section
+from audiox.config.parse import config_to_dict, parse_section, read_json
 from audiox.errors import ConfigError
 from audiox.training.ema import EmaConfig
 from audiox.training.masking import InputMaskingConfig
@@ -134,12 +134,7 @@ def load_train_config(cls: type[T], path: str | Path | None, overrides: list[str
     source = "defaults"
     if path is not None:
         path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"{path}: training config not found; pass a JSON file")
-        try:
-            data = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ConfigError(f"{path}: not valid JSON ({e}); check the file") from None
+        data = read_json(path, missing_hint="pass a training config JSON file")
         source = path.name
     cfg = parse_section(cls, data, source=source)
     return apply_overrides(cfg, overrides) if overrides else cfg
