@@ -102,8 +102,13 @@ def test_conditions_are_encoded_once_per_window_not_per_step(dit_pipe, monkeypat
     monkeypatch.setattr(dit_pipe.model.conditioner, "forward", counting)
     dit_pipe.generate("bell", duration_s=2.0, steps=6)
     assert len(calls) == 1
+    text_calls = []
+    text_conditioner = dit_pipe.model.conditioner.conditioners["text_prompt"]
+    monkeypatch.setattr(text_conditioner, "forward", lambda texts: text_calls.append(texts) or original_text(texts))
+    original_text = type(text_conditioner).forward.__get__(text_conditioner)
     dit_pipe.generate("bell", negative_text="rain", duration_s=2.0, steps=6)
-    assert len(calls) == 3  # + conditional and negative conditions of the second call
+    assert len(calls) == 2  # the negative prompt reruns only the text conditioner: media are encoded once
+    assert [t[0] for t in text_calls] == ["bell", "rain"]
 
 
 def test_long_form_windows_continue_each_batch_item_separately(dit_pipe):

@@ -16,8 +16,10 @@ import torch
 from torch import Tensor
 
 from audiox.conditioning.synchformer import Synchformer
+from audiox.conditioning.text_t5 import T5TextConditioner
 from audiox.diffusion.model import DiffusionModel
 from audiox.errors import ConfigError, InputError
+from audiox.fusion.sequence import Condition
 from audiox.media.audio import crop_or_pad, prepare_audio_prompt, read_audio
 from audiox.media.video import video_duration_s
 from audiox.pipeline.inputs import CONDITIONING_WINDOW_S, WindowMedia, conditioner_inputs
@@ -178,11 +180,11 @@ class AudioX:
         generator = torch.Generator().manual_seed(request.seed + index)
         noise = torch.randn((batch, model.config.model.io_channels, self.num_latent_frames), generator=generator)
         media = WindowMedia(request.prompt_text(), request.visual, request.seconds_start + window.start_s, prompt)
-        context = self._encode(media, batch, generator)
+        conditions = self._encode(media, batch, generator)
+        context = self._fuse(conditions)
         negative = None
         if request.negative_text:
-            negative_media = WindowMedia(request.negative_text, media.video, media.video_start_s, prompt)
-            negative = self._encode(negative_media, batch, generator)
+            negative = self._fuse(self._with_text(conditions, request.negative_text, batch))
         keep = self._inpaint_keep(request, batch) if (request.inpaint and index == 0) else None
         settings = SamplerSettings(
             sampler=request.sampler, steps=request.steps, sigma_min=request.sigma_min, sigma_max=request.sigma_max
@@ -198,12 +200,26 @@ class AudioX:
             audio = model.decode(latents.float())  # official: the decoder runs in float32
         return audio[..., : round(window.duration_s * self.sample_rate)]
 
-    def _encode(self, media: WindowMedia, batch: int, generator: torch.Generator) -> Tensor:
-        """Conditioners (once per window) then MAF fusion -> context (B, N, D) on the device."""
+    def _encode(self, media: WindowMedia, batch: int, generator: torch.Generator) -> dict[str, Condition]:
+        """Every conditioner, once per window -> {id: (tokens (B, T, D), mask)} on the device."""
         inputs = conditioner_inputs(self.model, media, batch_size=batch, synchformer=self.synchformer)
         inputs = {k: _to_device(v, self.device) for k, v in inputs.items()}
         with torch.no_grad():
-            conditions = self.model.conditioner(inputs, generator=generator)
+            return self.model.conditioner(inputs, generator=generator)
+
+    def _with_text(self, conditions: dict[str, Condition], text: str, batch: int) -> dict[str, Condition]:
+        """`conditions` with the text conditioners rerun on `text` (the negative prompt); the video and audio
+        conditions are reused, not read and encoded a second time."""
+        out = dict(conditions)
+        with torch.no_grad():
+            for cond_id, conditioner in self.model.conditioner.conditioners.items():
+                if isinstance(conditioner, T5TextConditioner):
+                    out[cond_id] = conditioner([text] * batch)
+        return out
+
+    def _fuse(self, conditions: dict[str, Condition]) -> Tensor:
+        """MAF fusion / concatenation -> context (B, N, D)."""
+        with torch.no_grad():
             context, _ = self.model.fuse(conditions)
         return context
 
