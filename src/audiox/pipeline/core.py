@@ -128,16 +128,20 @@ class AudioX:
         _check_video_span(request)
         windows = plan_windows(request.duration_s, self.window_s, self.overlap_s)
         chunks: list[Tensor] = []
+        inpaint_source = self._inpaint_source(request) if request.inpaint is not None else None  # read once
         for index, window in enumerate(windows):
-            prompt = self._window_prompt(request, chunks, index)
-            chunks.append(self._generate_window(request, window, index, prompt))
+            prompt = self._window_prompt(request, chunks, index, inpaint_source)
+            keep = self._inpaint_keep(inpaint_source, request) if (inpaint_source is not None and index == 0) else None
+            chunks.append(self._generate_window(request, window, index, prompt, keep))
         overlap = round(self.overlap_s * self.sample_rate)
         audio = crossfade_join(chunks, overlap)[..., : round(request.duration_s * self.sample_rate)]
         return AudioOutput(audio=audio.float().cpu(), sample_rate=self.sample_rate, request=request)
 
     # --------------------------------------------------------------------------------------- steps
 
-    def _window_prompt(self, request: GenerationRequest, chunks: list[Tensor], index: int) -> Tensor | None:
+    def _window_prompt(
+        self, request: GenerationRequest, chunks: list[Tensor], index: int, inpaint_source: Tensor | None
+    ) -> Tensor | None:
         """The audio prompt of window `index`: (C, N) from the user's audio for the first window
         (continuation: its last 10 s; inpainting: the window itself with the gap silenced); later windows get
         (B, C, N), each batch item the audio generated before it."""
@@ -149,7 +153,7 @@ class AudioX:
             return None
         if request.inpaint is None:
             return _last_seconds(self._user_audio(request), CONDITIONING_WINDOW_S, rate)
-        window = self._inpaint_source(request)
+        window = inpaint_source.clone()
         start, end = (round((s - request.seconds_start) * rate) for s in request.inpaint)
         window[:, max(start, 0) : max(end, 0)] = 0.0
         return window[:, : round(CONDITIONING_WINDOW_S * rate)]
@@ -174,7 +178,10 @@ class AudioX:
             raise InputError(f"seconds_start {request.seconds_start} is past the end of the audio to inpaint")
         return crop_or_pad(audio, start, num, "right")
 
-    def _generate_window(self, request: GenerationRequest, window: Window, index: int, prompt: Tensor | None) -> Tensor:
+    def _generate_window(
+        self, request: GenerationRequest, window: Window, index: int, prompt: Tensor | None,
+        keep: tuple[Tensor, Tensor] | None,
+    ) -> Tensor:
         """(B, C, S_window) audio of one window."""
         model, batch = self.model, request.batch_size
         generator = torch.Generator().manual_seed(request.seed + index)
@@ -185,7 +192,6 @@ class AudioX:
         negative = None
         if request.negative_text:
             negative = self._fuse(self._with_text(conditions, request.negative_text, batch))
-        keep = self._inpaint_keep(request, batch) if (request.inpaint and index == 0) else None
         settings = SamplerSettings(
             sampler=request.sampler, steps=request.steps, sigma_min=request.sigma_min, sigma_max=request.sigma_max
         )
@@ -223,11 +229,11 @@ class AudioX:
             context, _ = self.model.fuse(conditions)
         return context
 
-    def _inpaint_keep(self, request: GenerationRequest, batch: int):
+    def _inpaint_keep(self, source: Tensor, request: GenerationRequest) -> tuple[Tensor, Tensor]:
         """(init latents (B, C, L), keep mask (1, 1, L)): the VAE posterior mean of the user's window (the
         official init-audio path samples the posterior; the mean keeps the untouched audio seed-independent);
         frames outside the inpaint range are kept."""
-        source = self._inpaint_source(request)[None].expand(batch, -1, -1).to(self.device)
+        source = source[None].expand(request.batch_size, -1, -1).to(self.device)
         with torch.no_grad():
             init, _ = self.model.pretransform.encode_distribution(source)  # (B, C, L)
         frames = init.shape[-1]
