@@ -17,7 +17,7 @@ from audiox.conformance.case import Case
 from audiox.conformance.kinds import CaseKind, forward_tolerance
 from audiox.diffusion.model import DiffusionModel
 from audiox.sampling.run import SamplerSettings, sample_latents
-from audiox.sampling.schedules import timesteps_dmd, timesteps_rectified_flow
+from audiox.sampling.schedules import sigmas_polyexponential, timesteps_dmd, timesteps_rectified_flow
 
 COND_IDS = ("video_prompt", "text_prompt", "audio_prompt")
 # samplers whose accepted steps depend on an error estimate: a last-digit difference changes the step
@@ -228,8 +228,6 @@ def run_v_sampling(case: Case) -> dict[str, Tensor]:
 
 
 def _sigmas(settings: SamplerSettings) -> Tensor:
-    from audiox.sampling.schedules import sigmas_polyexponential
-
     return sigmas_polyexponential(settings.steps, settings.sigma_min, settings.sigma_max, settings.rho)
 
 
