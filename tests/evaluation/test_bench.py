@@ -21,6 +21,8 @@ from audiox.synth.labels import MusicLabels, SceneLabels
 from audiox.synth.video import render_still
 from tests.tiny_pipelines import tiny_pipeline
 
+T2A_CATEGORY_FLOOR = 0.15  # the shipped model scores 0.217 on these 4 cases
+
 SCENE_TASKS = tuple(t for t in TASKS if t not in MUSIC_TASKS)
 SMALL = {"num_per_task": 1, "video_size": 16}
 
@@ -287,7 +289,6 @@ def test_cli_truth_run_prints_a_table_and_writes_json(analyser, monkeypatch, tmp
 @pytest.mark.parametrize(
     "argv, message",
     [
-        ((), "no model"),
         (("--truth", "--tasks", "t2a,x2y"), "unknown task"),
         (("--truth", "--num", "0"), "num_per_task"),
     ],
@@ -326,3 +327,20 @@ def test_cli_runs_a_saved_model_folder(tiny_model_dir, analyser, monkeypatch, tm
         0.0,
         1.0,
     )
+
+
+@pytest.mark.slow
+def test_cli_bench_on_the_shipped_model_reduced_set(analyser, monkeypatch, tmp_path):
+    """The CI bench: the shipped model (no --model) on a reduced T2A + V2A set, with its default sampler.
+    The floor guards against regressions of the current model (it is NOT the issue's 70 % target, which
+    the model does not reach yet); the full figures are in the README."""
+    from audiox.cli import bench as cli
+
+    monkeypatch.setattr(bench_module.Analyser, "trained", classmethod(lambda cls: analyser))
+    out = tmp_path / "r.json"
+    assert cli.run(cli_args("--tasks", "t2a,v2a", "--num", "4", "--json", str(out), "--quiet")) == 0
+    data = json.loads(out.read_text())
+    t2a, v2a = data["tasks"]
+    assert data["settings"]["model"] == "shipped" and data["settings"]["sample_rate"] == 16000
+    assert t2a["task"] == "t2a" and t2a["category"] >= T2A_CATEGORY_FLOOR
+    assert v2a["task"] == "v2a" and v2a["sync_error_ms"] is not None

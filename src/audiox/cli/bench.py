@@ -6,6 +6,7 @@ the seam of inpainting / continuation (log-spectral distance across the boundary
 dB). `--truth` scores the ground-truth renders instead of a model: the analyser's ceiling.
 
 Examples:
+  audiox bench --num 20 --json bench.json                 (the shipped model; the README's table)
   audiox bench --model AudioX/ --num 8 --steps 100 --json bench.json
   audiox bench --model tiny/ --tasks t2a,v2a,inpaint --num 1 --steps 2         (the reduced CI set)
   audiox bench --truth --sample-rate 16000 --num 8
@@ -25,7 +26,8 @@ from audiox.errors import InputError
 def add_arguments(p: argparse.ArgumentParser) -> None:
     source = p.add_mutually_exclusive_group()
     source.add_argument(
-        "--model", type=Path, help="model folder: config.json + model.ckpt/model.safetensors (+ ...)"
+        "--model", type=Path,
+        help="model folder: config.json + model.ckpt/model.safetensors (+ ...); default: the shipped model",
     )
     source.add_argument("--truth", action="store_true", help="score the ground-truth renders (no model)")
     p.add_argument(
@@ -71,10 +73,6 @@ def run(args: argparse.Namespace) -> int:
     from audiox.evaluation.bench import run_bench
     from audiox.evaluation.bench_sets import BenchSpec
 
-    if args.model is None and not args.truth:
-        raise InputError(
-            "no model: pass --model DIR (a folder with config.json and model weights), or --truth"
-        )
     spec = BenchSpec(
         tasks=parse_tasks(args.tasks),
         num_per_task=args.num,
@@ -85,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         video_size=args.video_size,
     )
     pipe = None
-    if args.model is not None:
+    if not args.truth:
         from audiox.pipeline import AudioX
 
         pipe = AudioX.from_pretrained(
@@ -100,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         progress=progress,
     )
     report = replace(
-        report, settings={**report.settings, "model": "truth" if pipe is None else str(args.model)}
+        report, settings={**report.settings, "model": "truth" if pipe is None else str(args.model or "shipped")}
     )
     print(report.table())
     if args.json is not None:

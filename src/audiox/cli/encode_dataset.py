@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     data = DataSection(random_crop=False, random_sign_flip=False, load_video=not args.no_video,
                        manifest_root=args.manifest_root)
     dataset = manifest_dataset(built.model, TrainConfig(data=data), args.data)
-    index = encode_dataset(built.model, dataset, args.out, batch_size=args.batch_size, shard_size=args.shard_size)
+    index = encode_dataset(built.model, dataset, args.out, batch_size=args.batch_size, shard_size=args.shard_size,
+                           progress=not args.quiet)
     print(f"encoded {len(dataset)} items; index: {index}")
     return 0

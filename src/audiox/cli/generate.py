@@ -1,6 +1,10 @@
 """Generate audio or music from a text prompt, a video or image, and/or an audio clip.
 
+Without --model the small model shipped in the package is used (16 kHz mono, trained on audiox's synthetic
+world: knocks, claps, bells, whistles, tones, chirps, engines, rain, drums, simple music).
+
 Examples:
+  audiox generate "two knocks then a bell" -o out.wav                       (the shipped model)
   audiox generate "a dog barks twice" --model AudioX/ -o dog.wav
   audiox generate --video clip.mp4 --model AudioX/            (writes clip.wav and clip_audiox.mp4)
   audiox generate "calm piano" --audio song.wav --model AudioX/             (music continuation)
@@ -24,7 +28,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("prompt", nargs="?", default=None, help="text prompt (optional with --video/--image/--audio)")
     p.add_argument("--model", type=Path, help="model folder: config.json + model.ckpt/model.safetensors (+ vae.ckpt, "
-                   "synchformer_state_dict.pth, t5-base/)")
+                   "synchformer_state_dict.pth, t5-base/); default: the small model shipped in the package")
     p.add_argument("--video", type=Path, help="video to score (video-to-audio / video-to-music)")
     p.add_argument("--image", type=Path, help="still image (image-to-audio)")
     p.add_argument("--audio", type=Path, help="audio to continue, or to inpaint with --inpaint")
@@ -54,11 +58,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from audiox.pipeline import AudioX, GenerationRequest
 
-    if args.model is None:
-        raise InputError(
-            "no model: pass --model DIR, a folder with config.json and model.ckpt (official AudioX / AudioX-MAF / "
-            "AudioX-Turbo downloads work as they are)"
-        )
     if args.output is not None and args.batch is not None:
         raise InputError("-o names one output; with --batch use --out-dir")
     # every request is validated before the (slow) model load

@@ -5,8 +5,10 @@ conditioners, MAF, DiT or MMDiT, the official samplers) at sizes that keep the w
 10 s generation on 2 CPU cores well under 30 s (`benchmarks/own_model_budget.py` measures both).
 
 Choices (one place; `OWN_SIZES`):
-- 16 kHz mono; VAE strides (2, 4, 8, 10): 640x in time, 25 latent frames/s, 250 frames per 10 s, latent
-  dim 32 (20x fewer numbers than samples); encoder 24 channels, decoder 32 (the encoder is stored twice).
+- 16 kHz mono; VAE strides (4, 4, 4, 10): 640x in time, 25 latent frames/s, 250 frames per 10 s, latent
+  dim 32 (20x fewer numbers than samples); encoder 16 channels, decoder 24, channel multipliers
+  (1, 2, 4, 8) (the encoder is stored twice). Stride 4 first keeps the full-rate layers few: one VAE
+  training step of 16 x 0.4 s takes ~0.6 s on 2 CPU cores and encoding 10 s ~0.4 s.
   Windows are exactly 10 s (`sample_size` = 160000), even strides so decoded length = frames x 640.
 - Conditioners: `t5` with our own tokenizer and a small T5 (`conditioning.caption_tokenizer`, d_model
   128, frozen like the official T5, `project_out` so `proj_out` is a trainable Linear); `clip` (the
@@ -15,9 +17,10 @@ Choices (one place; `OWN_SIZES`):
   cond_dim = the CLIP width (the video tokens are not projected: official quirk).
 - The audio prompt's VAE copy has the main VAE's encoder and a 1-channel stub decoder: the official code
   never runs that copy's decoder, so it only costs bytes (saved: ~1 M parameters).
-- Weights: ~11.1 M parameters with the DiT (7.5 M of them the DiT), 9.6 M with the MMDiT, T5 included:
-  22.3 / 19.4 MB as float16 safetensors, the shipped dtype (`OWN_STORAGE_DTYPE`; the strict loader casts
-  to the model's float32 on load). As float32 they would be ~44 / 39 MB.
+- Weights: ~10.3 M parameters with the DiT (7.5 M of them the DiT), 8.8 M with the MMDiT (6.0 M), T5
+  (0.3 M) included: 20.6 / 17.7 MB as float16 safetensors, the shipped dtype (`OWN_STORAGE_DTYPE`; the
+  strict loader casts to the model's float32 on load). The shipped model is the MMDiT one
+  (`synth.own_training`).
 - `t5_model_name` "audiox-own-t5" is a label: the encoder always comes from the folder's `t5/`.
 """
 
@@ -33,9 +36,9 @@ MAX_WEIGHT_BYTES = 25_000_000  # 25 MB (decimal), all weight files of the folder
 
 OWN_SIZES: dict[str, Any] = {
     # the encoder (two copies: the main VAE and the audio prompt's) is narrower than the decoder
-    "vae": {"c_mults": (1, 2, 4, 4), "strides": (2, 4, 8, 10), "latent_dim": 32},
-    "vae_encoder_channels": 24,
-    "vae_decoder_channels": 32,
+    "vae": {"c_mults": (1, 2, 4, 8), "strides": (4, 4, 4, 10), "latent_dim": 32},
+    "vae_encoder_channels": 16,
+    "vae_decoder_channels": 24,
     "cond_dim": 128,
     "video_fps": 10,
     "text_max_length": 128,  # the MMDiT's context is hard-wired to 128 text + 128 video + 128 audio tokens
@@ -69,9 +72,10 @@ def _oobleck(kind: str, *, channels: int, c_mults, strides, latent_dim: int) -> 
             "config": {"out_channels": OWN_CHANNELS, "latent_dim": latent_dim, "final_tanh": False, **layer}}
 
 
-def own_vae_dict(*, stub_decoder: bool = False) -> dict:
+def own_vae_dict(*, stub_decoder: bool = False, scale: float = 1.0) -> dict:
     """The own VAE pretransform section; `stub_decoder`: a 1-channel decoder (for the audio prompt's copy,
-    whose decoder never runs), same strides so the section stays a valid VAE of the same ratio."""
+    whose decoder never runs), same strides so the section stays a valid VAE of the same ratio; `scale`:
+    latents = posterior / scale (the trained VAE's latent std, so the diffusion sees unit-scale data)."""
     v = OWN_SIZES["vae"]
     ratio = 1
     for s in v["strides"]:
@@ -83,6 +87,7 @@ def own_vae_dict(*, stub_decoder: bool = False) -> dict:
     return {
         "type": "autoencoder",
         "iterate_batch": True,
+        "scale": scale,
         "config": {
             "encoder": _oobleck("encoder", **encoder_sizes),
             "decoder": _oobleck("decoder", **decoder_sizes),
@@ -104,7 +109,7 @@ def own_sample_size() -> int:
     return OWN_WINDOW_S * OWN_SAMPLE_RATE
 
 
-def _conditioning() -> dict:
+def _conditioning(scale: float) -> dict:
     return {
         "cond_dim": OWN_SIZES["cond_dim"],
         "configs": [
@@ -113,7 +118,7 @@ def _conditioning() -> dict:
              "config": {"t5_model_name": "audiox-own-t5", "max_length": OWN_SIZES["text_max_length"],
                         "project_out": True}},
             {"id": "audio_prompt", "type": "audio_autoencoder",
-             "config": {"sample_rate": OWN_SAMPLE_RATE, "pretransform_config": own_vae_dict(stub_decoder=True),
+             "config": {"sample_rate": OWN_SAMPLE_RATE, "pretransform_config": own_vae_dict(stub_decoder=True, scale=scale),
                         "latent_seq_len": own_latent_frames(), "mask_ratio_start": 0.0, "mask_ratio_end": 0.0}},
         ],
     }
@@ -130,9 +135,10 @@ def _backbone(backbone: str) -> dict:
     return config
 
 
-def own_small_config_dict(backbone: str = "dit") -> dict:
+def own_small_config_dict(backbone: str = "dit", *, latent_scale: float = 1.0) -> dict:
     """The own model's whole config.json. `backbone`: "dit" (DiT + MAF, v objective, like AudioX-MAF) or
-    "mmdit" (MMDiT + MAF, rectified flow, like AudioX-Turbo before distillation)."""
+    "mmdit" (MMDiT + MAF, rectified flow, like AudioX-Turbo before distillation); `latent_scale`: the
+    pretransform scale of both VAE copies (see `own_vae_dict`)."""
     if backbone not in ("dit", "mmdit"):
         from audiox.errors import ConfigError
 
@@ -145,8 +151,8 @@ def own_small_config_dict(backbone: str = "dit") -> dict:
         "video_fps": OWN_SIZES["video_fps"],
         "model": {
             "io_channels": OWN_SIZES["vae"]["latent_dim"],
-            "pretransform": own_vae_dict(),
-            "conditioning": _conditioning(),
+            "pretransform": own_vae_dict(scale=latent_scale),
+            "conditioning": _conditioning(latent_scale),
             "diffusion": {
                 "type": backbone,
                 "cross_attention_cond_ids": ["video_prompt", "text_prompt", "audio_prompt"],
@@ -160,11 +166,12 @@ def own_small_config_dict(backbone: str = "dit") -> dict:
     }
 
 
-def own_small_config(backbone: str = "dit"):
+def own_small_config(backbone: str = "dit", *, latent_scale: float = 1.0):
     """`own_small_config_dict` parsed strictly into an AudioXConfig."""
     from audiox.config.parse import parse_config
 
-    return parse_config(own_small_config_dict(backbone), source=f"own_small_config({backbone!r})")
+    return parse_config(own_small_config_dict(backbone, latent_scale=latent_scale),
+                        source=f"own_small_config({backbone!r})")
 
 
 def own_model_options() -> dict[str, Any]:

@@ -71,9 +71,10 @@ class AudioX:
         self._defaults = defaults
 
     @classmethod
-    def from_pretrained(cls, path, **kwargs) -> AudioX:
-        """Load a model folder (official `config.json` + `model.ckpt`/`model.safetensors` + ...); see
-        `audiox.pipeline.load.load_pipeline` for the files and options."""
+    def from_pretrained(cls, path=None, **kwargs) -> AudioX:
+        """Load a model folder (official `config.json` + `model.ckpt`/`model.safetensors` + ...; None: the
+        small model shipped in the package); see `audiox.pipeline.load.load_pipeline` for the files and
+        options."""
         from audiox.pipeline.load import load_pipeline
 
         return load_pipeline(path, **kwargs)

@@ -39,6 +39,18 @@ VAE_FILES = ("vae.ckpt", "VAE.ckpt", "vae.safetensors")
 SYNCHFORMER_FILE = "synchformer_state_dict.pth"
 OPTIONS_FILE = "audiox.json"
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+OWN_MODEL_DIR = Path(__file__).resolve().parent.parent / "assets" / "own_model"
+
+
+def default_model_dir() -> Path:
+    """The model folder shipped inside the package (audiox's own small model, `audiox train-own`): the
+    default of `AudioX.from_pretrained()`, `audiox generate` and `audiox bench`."""
+    if not (OWN_MODEL_DIR / "config.json").is_file():
+        raise CheckpointError(
+            f"{OWN_MODEL_DIR}: the package's own model is missing (broken install?); reinstall audiox or pass "
+            "--model DIR"
+        )
+    return OWN_MODEL_DIR
 
 
 def expected_files(cfg: AudioXConfig) -> list[tuple[str, str]]:
@@ -54,7 +66,7 @@ def expected_files(cfg: AudioXConfig) -> list[tuple[str, str]]:
 
 
 def load_pipeline(
-    path: str | Path,
+    path: str | Path | None = None,
     *,
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float32,
@@ -62,8 +74,9 @@ def load_pipeline(
     synchformer: str | Path | None = None,
     progress: bool = False,
 ) -> AudioX:
-    """Build the model from `path/config.json`, load every weight strictly, return the pipeline."""
-    folder = Path(path)
+    """Build the model from `path/config.json` (None: the shipped own model, `default_model_dir()`), load
+    every weight strictly, return the pipeline."""
+    folder = default_model_dir() if path is None else Path(path)
     if not folder.is_dir():
         raise CheckpointError(f"{folder}: model folder not found; pass a folder with config.json and model weights")
     cfg = load_config(folder / "config.json")

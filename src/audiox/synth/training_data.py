@@ -111,6 +111,17 @@ class SynthTrainingConfig:
     def num_samples(self) -> int:
         return round(self.window_s * self.sample_rate)
 
+    # what `training.encode_dataset` reads of a dataset's cfg: synthetic windows are never cropped
+    random_crop = False
+
+    @property
+    def sample_size(self) -> int:
+        return self.num_samples
+
+    @property
+    def prompt_samples(self) -> int:
+        return self.num_samples
+
     @property
     def video_shape(self) -> tuple[int, int, int, int]:
         """(F, 3, H, W) of a video prompt."""
@@ -245,7 +256,7 @@ def synth_training_config(model: Any, **overrides: Any) -> SynthTrainingConfig:
     return SynthTrainingConfig(**(grid | overrides))
 
 
-def build_own_model(backbone: str = "dit", *, seed: int = 0) -> tuple[Any, dict[str, Any]]:
+def build_own_model(backbone: str = "dit", *, seed: int = 0, latent_scale: float = 1.0) -> tuple[Any, dict[str, Any]]:
     """A random-weight own model (`config.own_model`) with its own text encoder, and the `audiox.json`
     options of its folder. New weights come from `seed` (the global RNG is restored afterwards)."""
     from transformers import CLIPVisionConfig
@@ -263,7 +274,7 @@ def build_own_model(backbone: str = "dit", *, seed: int = 0) -> tuple[Any, dict[
     }
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)  # module constructors draw their initial weights from the global RNG
-        model = DiffusionModel(own_small_config(backbone), text_encoder=text_encoder,
+        model = DiffusionModel(own_small_config(backbone, latent_scale=latent_scale), text_encoder=text_encoder,
                                conditioner_options=conditioner_options)
     return model, options
 

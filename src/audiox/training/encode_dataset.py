@@ -137,10 +137,14 @@ def encode_dataset(
     batch_size: int = 4,
     shard_size: int = 256,
     keep_prompt_audio: bool | None = None,
+    progress: bool = False,
 ) -> Path:
     """Encode every item of `dataset` (deterministic windows) into `out_dir`; returns the index path.
 
-    `keep_prompt_audio`: also cache the prompt waveform (None: only when `caches_prompt_audio(model)`)."""
+    `keep_prompt_audio`: also cache the prompt waveform (None: only when `caches_prompt_audio(model)`);
+    `progress`: a progress bar on stderr."""
+    from tqdm.auto import tqdm
+
     if dataset.cfg.random_crop or dataset.cfg.random_sign_flip:
         raise ConfigError("encode-dataset needs a dataset with random_crop=False and random_sign_flip=False")
     if batch_size <= 0 or shard_size <= 0:
@@ -152,8 +156,10 @@ def encode_dataset(
     items: list[dict[str, Any]] = []
     shard: dict[str, Tensor] = {}
     shards: list[str] = []
+    bar = tqdm(total=len(dataset), desc="encode", unit="item", disable=not progress, mininterval=5)
     for start in range(0, len(dataset), batch_size):
         examples = [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
+        bar.update(len(examples))
         batch = dataset.collate(examples)
         features = encode_batch(model, batch, keep_prompt_audio=keep_audio)
         for position, example in enumerate(examples):
@@ -166,6 +172,7 @@ def encode_dataset(
             if len(items) % shard_size == 0:
                 shards.append(_write_shard(out, len(shards), shard))
                 shard = {}
+    bar.close()
     if shard:
         shards.append(_write_shard(out, len(shards), shard))
     _write_safetensors(out / CONSTANTS_FILE, encode_constants(model, dataset.cfg.prompt_samples))

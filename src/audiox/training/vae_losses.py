@@ -13,30 +13,34 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
-def stft_magnitude(x: Tensor, *, n_fft: int, hop: int, win: int) -> Tensor:
-    """x: (B, C, S) -> |STFT| (B*C, n_fft // 2 + 1, frames) with a Hann window."""
+def stft_magnitude(x: Tensor, *, n_fft: int, hop: int, win: int, floor: float = 1e-7) -> Tensor:
+    """x: (B, C, S) -> |STFT| (B*C, n_fft // 2 + 1, frames) with a Hann window, clamped to >= `floor`."""
     flat = x.reshape(-1, x.shape[-1]).float()
     spec = torch.stft(flat, n_fft, hop, win, window=torch.hann_window(win, device=x.device), return_complex=True)
-    return spec.abs().clamp_min(1e-7)
+    return spec.abs().clamp_min(floor)
 
 
-def stft_loss(output: Tensor, target: Tensor, *, n_fft: int, hop: int, win: int) -> Tensor:
-    """Spectral convergence + L1 of log magnitudes at one resolution; output, target: (B, C, S) -> ()."""
-    out_mag = stft_magnitude(output, n_fft=n_fft, hop=hop, win=win)
-    ref_mag = stft_magnitude(target, n_fft=n_fft, hop=hop, win=win)
+def stft_loss(output: Tensor, target: Tensor, *, n_fft: int, hop: int, win: int, floor: float = 1e-7) -> Tensor:
+    """Spectral convergence + L1 of log magnitudes at one resolution; output, target: (B, C, S) -> ().
+    `floor`: magnitudes below it count as equal in the log term. Digitally silent targets with pure tones
+    need a high floor (e.g. 1e-2): near 1e-7 the log term rewards silence over a slightly noisy tone."""
+    out_mag = stft_magnitude(output, n_fft=n_fft, hop=hop, win=win, floor=floor)
+    ref_mag = stft_magnitude(target, n_fft=n_fft, hop=hop, win=win, floor=floor)
     convergence = torch.linalg.norm(ref_mag - out_mag) / torch.linalg.norm(ref_mag).clamp_min(1e-7)
     log_l1 = F.l1_loss(out_mag.log(), ref_mag.log())
     return convergence + log_l1
 
 
 def multi_resolution_stft_loss(
-    output: Tensor, target: Tensor, fft_sizes: Sequence[int], hop_sizes: Sequence[int], win_lengths: Sequence[int]
+    output: Tensor, target: Tensor, fft_sizes: Sequence[int], hop_sizes: Sequence[int], win_lengths: Sequence[int],
+    *, floor: float = 1e-7,
 ) -> Tensor:
     """Mean of `stft_loss` over the resolutions (zipped); output, target: (B, C, S) -> ()."""
     if not (len(fft_sizes) == len(hop_sizes) == len(win_lengths)) or not fft_sizes:
         raise ValueError("fft_sizes, hop_sizes and win_lengths must be non-empty and of equal length")
     losses = [
-        stft_loss(output, target, n_fft=n, hop=h, win=w) for n, h, w in zip(fft_sizes, hop_sizes, win_lengths)
+        stft_loss(output, target, n_fft=n, hop=h, win=w, floor=floor)
+        for n, h, w in zip(fft_sizes, hop_sizes, win_lengths)
     ]
     return torch.stack(losses).mean()
 

@@ -1,0 +1,335 @@
+"""The recorded recipe that trains audiox's own shipped model on the synthetic world (`audiox train-own`).
+
+Stages (each skipped when its output already exists in `out_dir`, so an interrupted run continues):
+  1. vae/     the Oobleck VAE on random crops of rendered world audio: multi-resolution STFT + KL, no
+              adversary (cheap on CPU; synthetic sounds need no GAN sharpening). -> vae/vae.safetensors
+              (resumable: vae/vae_state.pt; a larger --vae-steps trains an existing VAE further)
+  2. scale    the std of the VAE posterior means over held-out items -> the config's pretransform scale,
+              so the diffusion model sees unit-scale latents. -> vae/latent_scale.json
+  3. cache/   `training.encode_dataset` over `items` synthetic training examples (all tasks; VAE
+              latents + frozen text / video features) -> cache/index.json
+  4. dit/     `training.fit.train_diffusion` from that cache (input masking, CFG dropout, EMA) ->
+              dit/export/final (a larger `steps` resumes from dit/checkpoints/last.ckpt)
+  5. decoder/ the VAE decoder refined alone (encoder frozen, so the latent space stays the one the
+              diffusion model learned) -> decoder/vae.safetensors
+  6. model/   the exported folder with the refined decoder, in float16, with the sampler defaults of a
+              small rectified-flow model (`generation_defaults`) -> out_dir/model, loadable by
+              `AudioX.from_pretrained`.
+
+Every random draw is seeded from `OwnRecipe.seed`; the world is `synth` seed `world_seed`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from audiox.errors import ConfigError
+
+GENERATION_DEFAULTS = {"sampler": "rf-euler", "steps": 25, "cfg_scale": 4.0, "sigma_max": 1.0}
+OWN_TASK_WEIGHTS = {
+    "T2A": 6.0, "T2M": 2.0, "V2A": 3.0, "V2M": 1.0, "TV2A": 2.0, "TV2M": 1.0, "I2A": 1.0, "INP": 1.0, "CONT": 1.0,
+}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OwnRecipe:
+    """Sizes of one run (defaults: the shipped model, ~100 min on 2 CPU cores)."""
+
+    backbone: str = "mmdit"
+    seed: int = 0
+    world_seed: int = 0
+    vae_steps: int = 3300
+    vae_batch: int = 16
+    vae_crop: int = 6400  # samples (0.4 s at 16 kHz); a multiple of the VAE ratio
+    vae_lr: float = 5e-4
+    vae_log_floor: float = 1e-2  # STFT log-magnitude floor (see `vae_step_loss`)
+    decoder_steps: int = 600  # stage 5: decoder-only refinement after the diffusion stage (0: none)
+    vae_std_bias: float = -6.0  # added to the encoder's log-scale bias at init (see `shrink_posterior_std`)
+    vae_pool: int = 512  # rendered items the VAE crops from
+    items: int = 1400  # cached training examples for the diffusion stage
+    steps: int = 2200
+    batch: int = 16
+    lr: float = 6e-4
+    music_prob: float = 0.25
+    task_weights: dict[str, float] = field(default_factory=lambda: dict(OWN_TASK_WEIGHTS))
+
+    def __post_init__(self) -> None:
+        for name in ("vae_steps", "vae_batch", "vae_crop", "vae_pool", "items", "steps", "batch"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"train-own: {name}={getattr(self, name)} must be > 0")
+        if self.decoder_steps < 0:
+            raise ConfigError(f"train-own: decoder_steps={self.decoder_steps} must be >= 0")
+
+
+def _say(text: str, quiet: bool) -> None:
+    if not quiet:
+        print(f"train-own: {text}", file=sys.stderr, flush=True)
+
+
+def _world_audio(cfg: Any, count: int, *, offset: int) -> torch.Tensor:
+    """(count, C, S) rendered audio of world items offset .. offset + count - 1 (clamped to [-1, 1])."""
+    from audiox.synth.dataset import render_item
+
+    audio_only = replace(cfg, video_fps=0, with_image=False)
+    return torch.stack([render_item(audio_only, offset + i)["audio"].clamp(-1.0, 1.0) for i in range(count)])
+
+
+def vae_step_loss(pretransform: Any, crops: torch.Tensor, generator: torch.Generator, *,
+                  floor: float = 1e-2) -> tuple[torch.Tensor, dict]:
+    """crops: (B, C, S) -> (loss, parts): multi-resolution STFT (5 resolutions, 128..2048, log-magnitude
+    `floor`, see `training.vae_losses.stft_loss`) + 1e-4 KL."""
+    from audiox.training.vae_losses import multi_resolution_stft_loss
+    from audiox.training.vae_train import reconstruct
+
+    recon, kl = reconstruct(pretransform, crops, generator)
+    ffts = tuple(n for n in (2048, 1024, 512, 256, 128) if n <= crops.shape[-1])
+    stft = multi_resolution_stft_loss(recon, crops, ffts, tuple(n // 4 for n in ffts), ffts, floor=floor)
+    return stft + 1e-4 * kl, {"stft": float(stft.detach()), "kl": float(kl.detach())}
+
+
+def train_vae_stage(model: Any, recipe: OwnRecipe, world: Any, out: Path, *, quiet: bool = False,
+                    decoder_only: bool = False) -> Path:
+    """Stage 1: train `model.pretransform` on random crops of `recipe.vae_pool` world items up to
+    `recipe.vae_steps` optimizer steps; writes out/vae.safetensors (Turbo `vae.ckpt` key names), a loss log
+    and out/vae_state.pt (weights, optimizer, step) every 100 steps. A stage that finds vae_state.pt, or
+    a finished vae.safetensors with its log, continues from there: a larger `vae_steps` trains further,
+    with a new cosine learning-rate schedule from `vae_lr` over the remaining steps (so a resumed run is
+    not the same as an uninterrupted one; crops drawn after a restart differ too).
+
+    `decoder_only`: stage 5, train only the decoder for `recipe.decoder_steps` (the encoder, hence the
+    latent space the diffusion model learned, stays fixed)."""
+    from tqdm.auto import tqdm
+
+    from audiox.training.vae_train import save_vae
+
+    ratio = model.pretransform.downsampling_ratio
+    if recipe.vae_crop % ratio:
+        raise ConfigError(f"train-own: vae_crop={recipe.vae_crop} must be a multiple of the VAE ratio {ratio}")
+    out.mkdir(parents=True, exist_ok=True)
+    total = recipe.decoder_steps if decoder_only else recipe.vae_steps
+    pretransform = model.pretransform.train().requires_grad_(True)
+    if decoder_only:
+        pretransform.model.encoder.eval().requires_grad_(False)
+    trained = [p for p in pretransform.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(trained, lr=recipe.vae_lr, betas=(0.8, 0.99), weight_decay=1e-3)
+    log, start = _resume_vae(pretransform, opt, out)
+    if start == 0 and not decoder_only:
+        shrink_posterior_std(pretransform, recipe.vae_std_bias)
+    for group in opt.param_groups:
+        group["lr"] = group["initial_lr"] = recipe.vae_lr
+    remaining = max(1, total - start)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, remaining) / remaining)))
+    gen = torch.Generator().manual_seed(recipe.seed + 1_000_003 * start)
+    pool = _world_audio(world, recipe.vae_pool, offset=10_000_000)  # items the diffusion stage never sees
+    bar = tqdm(range(start, total), desc="decoder" if decoder_only else "vae", disable=quiet, mininterval=5,
+               initial=start, total=total)
+    for step in bar:
+        rows = torch.randint(0, pool.shape[0], (recipe.vae_batch,), generator=gen)
+        starts = torch.randint(0, pool.shape[-1] - recipe.vae_crop + 1, (recipe.vae_batch,), generator=gen)
+        crops = torch.stack([pool[r, :, s : s + recipe.vae_crop] for r, s in zip(rows.tolist(), starts.tolist())])
+        loss, parts = vae_step_loss(pretransform, crops, gen, floor=recipe.vae_log_floor)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trained, 1.0)
+        opt.step()
+        sched.step()
+        log.append({"step": step, **parts})
+        bar.set_postfix(stft=f"{parts['stft']:.3f}")
+        if (step + 1) % 100 == 0:
+            _save_vae_state(pretransform, opt, step + 1, log, out)
+    _save_vae_state(pretransform, opt, max(start, total), log, out)
+    pretransform.eval().requires_grad_(False)
+    return save_vae(pretransform, out / "vae.safetensors")
+
+
+@torch.no_grad()
+def shrink_posterior_std(pretransform: Any, shift: float) -> None:
+    """Add `shift` to the bias of the encoder's last layer on its scale half (the posterior std is
+    softplus(scale) + 1e-4): with shift -6 the std starts near 0.0026 instead of ~0.7, so the decoder trains
+    on nearly clean latents. With std ~0.7 (and KL weight 1e-4 too weak to move it in a short run) the
+    decoder learned to average over the noise and lost sustained tones, i.e. phase-coherent content."""
+    last = pretransform.model.encoder.layers[-1]  # WNConv1d: (.., 2 * latent_dim, L) mean | scale
+    half = last.bias.shape[0] // 2
+    last.bias[half:] += shift
+
+
+def _save_vae_state(pretransform: Any, opt: Any, step: int, log: list, out: Path) -> None:
+    import os
+
+    tmp = out / "vae_state.pt.tmp"
+    torch.save({"step": step, "model": pretransform.model.state_dict(), "optimizer": opt.state_dict()}, tmp)
+    os.replace(tmp, out / "vae_state.pt")
+    (out / "vae_log.json.tmp").write_text(json.dumps(log))
+    os.replace(out / "vae_log.json.tmp", out / "vae_log.json")
+
+
+def _resume_vae(pretransform: Any, opt: Any, out: Path) -> tuple[list, int]:
+    """(loss log, steps done) of an earlier run in `out`, its weights (and optimizer) loaded; ([], 0) if none."""
+    from safetensors.torch import load_file
+
+    log = json.loads((out / "vae_log.json").read_text()) if (out / "vae_log.json").is_file() else []
+    if (out / "vae_state.pt").is_file():
+        state = torch.load(out / "vae_state.pt", weights_only=True)
+        pretransform.model.load_state_dict(state["model"], strict=True)
+        opt.load_state_dict(state["optimizer"])
+        return log[: state["step"]], state["step"]
+    if (out / "vae.safetensors").is_file() and log:  # a finished run of an older recipe: weights only
+        pretransform.model.load_state_dict(load_file(str(out / "vae.safetensors")), strict=True)
+        return log, len(log)
+    return [], 0
+
+
+def vae_steps_done(out: Path) -> int:
+    """Optimizer steps stage 1 has completed in `out` (0 when it never ran)."""
+    if (out / "vae_state.pt").is_file():
+        return int(torch.load(out / "vae_state.pt", weights_only=True)["step"])
+    if (out / "vae.safetensors").is_file() and (out / "vae_log.json").is_file():
+        return len(json.loads((out / "vae_log.json").read_text()))
+    return 0
+
+
+@torch.no_grad()
+def latent_scale(pretransform: Any, audio: torch.Tensor) -> float:
+    """audio: (N, C, S) -> std of the (unscaled) posterior means: the pretransform scale to use."""
+    from audiox.vae import bottleneck
+
+    means = [bottleneck.posterior(pretransform.model.encode_features(a[None]))[0] for a in audio]
+    return float(torch.cat(means).std())
+
+
+def _load_vae(model: Any, path: Path) -> None:
+    from safetensors.torch import load_file
+
+    model.pretransform.model.load_state_dict(load_file(str(path)), strict=True)
+
+
+def diffusion_train_config(recipe: OwnRecipe, *, progress: bool) -> Any:
+    """The TrainConfig of stage 4: the AudioX preset with a from-scratch learning rate, a short-run EMA and
+    logit-normal timesteps; batch, steps and seed from the recipe."""
+    from audiox.training.config import RunSection, TrainConfig
+    from audiox.training.ema import EmaConfig
+    from audiox.training.schedules import AdamWConfig, InverseLRConfig
+
+    return TrainConfig(
+        run=RunSection(batch_size=recipe.batch, max_steps=recipe.steps, seed=recipe.seed, log_every_n_steps=25,
+                       checkpoint_every_n_steps=200, gradient_clip_val=1.0, progress_bar=progress),
+        optimizer=AdamWConfig(lr=recipe.lr, betas=(0.9, 0.99), weight_decay=1e-3),
+        scheduler=InverseLRConfig(inv_gamma=1e6, power=0.5, warmup=0.99, final_lr=0.0),
+        ema=EmaConfig(beta=0.999),
+        timestep_sampler="logit_normal",
+    )
+
+
+def train_own_model(out_dir: str | Path, recipe: OwnRecipe = OwnRecipe(), *, quiet: bool = False) -> Path:
+    """Run every stage (module docstring) into `out_dir`; returns the finished model folder out_dir/model."""
+    from audiox.synth.training_data import (
+        SynthTrainingConfig,
+        SynthTrainingDataset,
+        build_own_model,
+        copy_vae_encoder,
+        synth_training_config,
+        to_storage_dtype,
+    )
+    from audiox.training.encode_dataset import encode_dataset
+    from audiox.training.fit import train_diffusion
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "recipe.json").write_text(json.dumps(asdict(recipe), indent=2))
+    started = time.perf_counter()
+    model, options = build_own_model(recipe.backbone, seed=recipe.seed)
+    data_cfg: SynthTrainingConfig = synth_training_config(
+        model, seed=recipe.seed, world_seed=recipe.world_seed, length=recipe.items, music_prob=recipe.music_prob,
+        task_weights=recipe.task_weights, random_sign_flip=False,
+    )
+    vae_path = out / "vae" / "vae.safetensors"
+    scale_path = out / "vae" / "latent_scale.json"
+    if vae_steps_done(out / "vae") < recipe.vae_steps or not vae_path.is_file():
+        _say(f"stage 1/6: VAE, {recipe.vae_steps} steps", quiet)
+        train_vae_stage(model, recipe, data_cfg.world(), out / "vae", quiet=quiet)
+        scale_path.unlink(missing_ok=True)
+        _remove_stale(out / "cache", out / "dit")  # encoded with (and trained on) the old VAE
+    if not scale_path.is_file():
+        _load_vae(model, vae_path)
+        scale = latent_scale(model.pretransform, _world_audio(data_cfg.world(), 32, offset=20_000_000))
+        scale_path.write_text(json.dumps({"scale": scale}))
+    scale = json.loads(scale_path.read_text())["scale"]
+    _say(f"stage 2/6: latent scale {scale:.4f}", quiet)
+    model, options = build_own_model(recipe.backbone, seed=recipe.seed, latent_scale=scale)
+    _load_vae(model, vae_path)
+    copy_vae_encoder(model)
+    cache = out / "cache"
+    if not (cache / "index.json").is_file():
+        _say(f"stage 3/6: encoding {recipe.items} training examples", quiet)
+        encode_dataset(model, SynthTrainingDataset(data_cfg), cache, batch_size=8, progress=not quiet)
+    dit = out / "dit"
+    final = dit / "export" / "final"
+    done_path = dit / "steps_done.json"
+    done = json.loads(done_path.read_text())["steps"] if done_path.is_file() else 0
+    if not (final / "config.json").is_file() or done < recipe.steps:
+        _say(f"stage 4/6: diffusion, {recipe.steps} steps of {recipe.batch}", quiet)
+        last = dit / "checkpoints" / "last.ckpt"
+        result = train_diffusion(model, diffusion_train_config(recipe, progress=not quiet), cache, dit,
+                                 resume=last if last.is_file() else None, export_options=options)
+        done_path.write_text(json.dumps({"steps": int(result.trainer.global_step)}))
+    decoder_path = out / "decoder" / "vae.safetensors"
+    if recipe.decoder_steps and (vae_steps_done(out / "decoder") < recipe.decoder_steps or not decoder_path.is_file()):
+        _say(f"stage 5/6: decoder refinement, {recipe.decoder_steps} steps", quiet)
+        _load_vae(model, vae_path)
+        train_vae_stage(model, recipe, data_cfg.world(), out / "decoder", quiet=quiet, decoder_only=True)
+    folder = out / "model"
+    _say("stage 6/6: float16 model folder", quiet)
+    _finish_folder(final, folder, decoder_path if recipe.decoder_steps else None)
+    to_storage_dtype(str(folder))
+    _say(f"done in {(time.perf_counter() - started) / 60:.1f} min: {folder}", quiet)
+    return folder
+
+
+def _remove_stale(*folders: Path) -> None:
+    import shutil
+
+    for folder in folders:
+        if folder.exists():
+            shutil.rmtree(folder)
+
+
+def _finish_folder(exported: Path, folder: Path, vae: Path | None = None) -> None:
+    """Copy the exported model folder to `folder`, put in the refined VAE decoder of `vae` (a
+    `save_vae` file) and add the own model's generation defaults."""
+    import shutil
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    from audiox.checkpoints.convert import write_safetensors_atomic
+
+    if folder.exists():
+        shutil.rmtree(folder)
+    shutil.copytree(exported, folder)
+    if vae is not None:
+        weights = folder / "model.safetensors"
+        with safe_open(str(weights), "pt") as f:
+            metadata = f.metadata() or {}
+        tensors = load_file(str(weights))
+        decoder = {f"pretransform.model.{k}": v for k, v in load_file(str(vae)).items() if k.startswith("decoder.")}
+        missing = sorted(set(decoder) - set(tensors))
+        if missing:
+            raise ConfigError(f"train-own: refined decoder keys not in {weights}: {missing[:3]}")
+        write_safetensors_atomic({**tensors, **decoder}, weights, metadata)
+    options_path = folder / "audiox.json"
+    options = json.loads(options_path.read_text()) if options_path.is_file() else {}
+    options["generation_defaults"] = dict(GENERATION_DEFAULTS)
+    options_path.write_text(json.dumps(options, indent=2))
+
+
+def recipe_with(recipe: OwnRecipe, **changes: Any) -> OwnRecipe:
+    """`recipe` with the non-None `changes` applied."""
+    return replace(recipe, **{k: v for k, v in changes.items() if v is not None})

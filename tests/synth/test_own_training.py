@@ -1,0 +1,106 @@
+"""The own-model recipe (`audiox train-own`): every stage runs end to end at toy sizes, resumes by skipping
+finished stages, and writes a float16 model folder that the pipeline loads with its own sampler defaults."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors import safe_open
+
+from audiox.errors import ConfigError
+from audiox.synth.own_training import (
+    GENERATION_DEFAULTS,
+    OwnRecipe,
+    latent_scale,
+    recipe_with,
+    train_own_model,
+)
+
+TOY = OwnRecipe(vae_steps=2, vae_batch=2, vae_pool=2, items=4, steps=2, batch=2, decoder_steps=2)
+
+
+@pytest.mark.slow
+def test_toy_run_writes_a_loadable_float16_model_and_resumes(tmp_path):
+    from audiox.pipeline import AudioX
+
+    folder = train_own_model(tmp_path / "run", TOY, quiet=True)
+    assert json.loads((tmp_path / "run" / "recipe.json").read_text())["items"] == 4
+    scale = json.loads((tmp_path / "run" / "vae" / "latent_scale.json").read_text())["scale"]
+    assert scale > 0
+    with safe_open(str(folder / "model.safetensors"), "pt") as f:
+        dtypes = {f.get_slice(k).get_dtype() for k in f.keys()}  # noqa: SIM118 (safe_open is not iterable)
+    assert dtypes == {"F16"}
+    assert json.loads((folder / "audiox.json").read_text())["generation_defaults"] == GENERATION_DEFAULTS
+    config = json.loads((folder / "config.json").read_text())
+    assert config["model"]["pretransform"]["scale"] == pytest.approx(scale)
+    assert len(json.loads((tmp_path / "run" / "cache" / "index.json").read_text())["items"]) == 4
+
+    pipe = AudioX.from_pretrained(folder)
+    assert pipe.defaults.steps == GENERATION_DEFAULTS["steps"] and pipe.model.pretransform.scale == pytest.approx(scale)
+    out = pipe.generate("a knock", duration_s=1.0, steps=2, seed=0)
+    assert out.audio.shape == (1, 1, 16000) and torch.isfinite(out.audio).all()
+
+    from safetensors.torch import load_file
+
+    refined = load_file(str(tmp_path / "run" / "decoder" / "vae.safetensors"))
+    first = load_file(str(tmp_path / "run" / "vae" / "vae.safetensors"))
+    assert all(torch.equal(refined[k], first[k]) for k in first if k.startswith("encoder."))
+    assert not all(torch.equal(refined[k], first[k]) for k in first if k.startswith("decoder."))
+    shipped = load_file(str(folder / "model.safetensors"))
+    key = next(k for k in first if k.startswith("decoder.") and not torch.equal(refined[k], first[k]))
+    assert torch.equal(shipped[f"pretransform.model.{key}"], refined[key].half())
+
+    vae = tmp_path / "run" / "vae" / "vae.safetensors"
+    stamp = vae.stat().st_mtime_ns
+    train_own_model(tmp_path / "run", TOY, quiet=True)  # every stage done: only the folder is rewritten
+    assert vae.stat().st_mtime_ns == stamp
+
+
+def test_latent_scale_is_the_std_of_posterior_means():
+    class Model(torch.nn.Module):
+        def encode_features(self, audio):  # (1, C, S) -> (1, 2, S): mean = 3 * audio, log-scale 0
+            return torch.cat([3 * audio, torch.zeros_like(audio)], dim=1)
+
+    class Pretransform:
+        model = Model()
+
+    audio = torch.randn(4, 1, 4000, generator=torch.Generator().manual_seed(0))
+    assert latent_scale(Pretransform(), audio) == pytest.approx(3 * float(audio.std()), rel=1e-5)
+
+
+@pytest.mark.parametrize("field", ["vae_steps", "items", "steps", "batch", "vae_crop"])
+def test_recipe_rejects_non_positive_sizes(field):
+    with pytest.raises(ConfigError, match=field):
+        OwnRecipe(**{field: 0})
+
+
+def test_recipe_with_keeps_unset_fields():
+    changed = recipe_with(OwnRecipe(), steps=7, items=None)
+    assert changed.steps == 7 and changed.items == OwnRecipe().items
+
+
+def test_vae_crop_must_fit_the_vae_ratio(tmp_path):
+    from audiox.synth.own_training import train_vae_stage
+    from audiox.synth.training_data import build_own_model, synth_training_config
+
+    model, _ = build_own_model("mmdit", seed=0)
+    world = synth_training_config(model).world()
+    with pytest.raises(ConfigError, match="multiple of the VAE ratio 640"):
+        train_vae_stage(model, recipe_with(TOY, vae_crop=1000), world, tmp_path)
+
+
+def test_shrink_posterior_std_starts_the_vae_near_clean_latents():
+    from audiox.synth.own_training import shrink_posterior_std
+    from audiox.synth.training_data import build_own_model
+    from audiox.vae import bottleneck
+
+    model, _ = build_own_model("mmdit", seed=0)
+    audio = 0.3 * torch.randn(1, 1, 6400, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        mean0, std0 = bottleneck.posterior(model.pretransform.model.encode_features(audio))
+        shrink_posterior_std(model.pretransform, -6.0)
+        mean1, std1 = bottleneck.posterior(model.pretransform.model.encode_features(audio))
+    assert torch.equal(mean0, mean1)  # only the scale half moves
+    assert float(std0.mean()) > 0.3 and float(std1.mean()) < 0.02
