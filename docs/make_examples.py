@@ -32,6 +32,15 @@ def _render_video(folder: Path) -> Path:
     return write_video(folder / "video.mkv", item["video"], 25)
 
 
+def _link(path: Path) -> str:
+    """`path` as the README (at the repository root) links it; absolute when outside the repository."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
+
+
 def main(argv: list[str] | None = None) -> None:
     import torch
 
@@ -59,7 +68,8 @@ def main(argv: list[str] | None = None) -> None:
         if request.get("task") == "music":
             heard = f"{analyser.estimate_tempo(audio.numpy(), out.sample_rate):.0f} BPM"
         prompt = request.get("text") or f"video `{Path(request['video']).name}`"
-        rows.append(f"| {prompt} | {heard or '-'} | [wav](examples/{name}.wav) ![{name}](examples/{name}.png) |")
+        link = _link(args.out / name)
+        rows.append(f"| {prompt} | {heard or '-'} | [wav]({link}.wav) ![{name}]({link}.png) |")
         torch.cuda.empty_cache() if torch.cuda.is_available() else None
     print("| prompt | what the analyser hears | output |\n|---|---|---|")
     print("\n".join(rows))

@@ -54,7 +54,8 @@ def test_bad_input_is_one_stderr_line(tiny_model_dir, tmp_path):
         ("generate", "x", "--model", str(tiny_model_dir), "--steps", "0"),
         ("generate", "x", "--model", str(tiny_model_dir), "--sampler", "bogus", "--steps", "1"),
         ("generate", "--video", str(tmp_path / "missing.mp4"), "--model", str(tiny_model_dir)),
-        ("generate", "x"),
+        ("generate",),
+        ("generate", "x", "--duration", "0"),
     ]
     for args in cases:
         proc = audiox(*args, "--quiet") if args[0] != "generate" else audiox("--quiet", *args)

@@ -18,7 +18,7 @@ from audiox.synth.own_training import (
     train_own_model,
 )
 
-TOY = OwnRecipe(vae_steps=2, vae_batch=2, vae_pool=2, items=4, steps=2, batch=2, decoder_steps=2)
+TOY = OwnRecipe(vae_steps=2, vae_batch=2, vae_pool=2, items=4, steps=2, batch=2, decoder_steps=2, vae_compile=False)
 
 
 @pytest.mark.slow
@@ -104,3 +104,43 @@ def test_shrink_posterior_std_starts_the_vae_near_clean_latents():
         mean1, std1 = bottleneck.posterior(model.pretransform.model.encode_features(audio))
     assert torch.equal(mean0, mean1)  # only the scale half moves
     assert float(std0.mean()) > 0.3 and float(std1.mean()) < 0.02
+
+
+@pytest.mark.parametrize("sizes", [(), (512, 8)])
+def test_recipe_rejects_empty_or_tiny_fft_sizes(sizes):
+    with pytest.raises(ConfigError, match="vae_fft_sizes"):
+        OwnRecipe(vae_fft_sizes=sizes)
+
+
+def test_vae_stage_keeps_its_probe_across_a_resume_and_refuses_a_changed_setting(tmp_path):
+    from audiox.synth.own_training import train_vae_stage
+    from audiox.synth.training_data import build_own_model, synth_training_config
+
+    model, _ = build_own_model("mmdit", seed=0)
+    world = synth_training_config(model).world()
+    recipe = recipe_with(TOY, vae_crop=1280, vae_fft_sizes=(256, 64))
+    train_vae_stage(model, recipe, world, tmp_path, quiet=True)
+    state = torch.load(tmp_path / "vae_state.pt", weights_only=True)
+    assert state["step"] == 2 and set(state["probe"]) == {"head.weight", "head.bias"}
+    log = json.loads((tmp_path / "vae_log.json").read_text())
+    assert len(log) == 2 and all(row["probe"] > 0 for row in log)
+    train_vae_stage(model, recipe_with(recipe, vae_steps=3), world, tmp_path, quiet=True)  # resumes: 1 more
+    assert torch.load(tmp_path / "vae_state.pt", weights_only=True)["step"] == 3
+    with pytest.raises(ConfigError, match="vae_probe_weight"):
+        train_vae_stage(model, recipe_with(recipe, vae_steps=4, vae_probe_weight=0.0), world, tmp_path, quiet=True)
+
+
+def test_sharpen_encoder_snakes_touches_only_the_first_encoder_blocks():
+    from audiox.synth.own_training import sharpen_encoder_snakes
+    from audiox.synth.training_data import build_own_model
+    from audiox.vae.snake import SnakeBeta
+
+    model, _ = build_own_model("mmdit", seed=0)
+    pretransform = model.pretransform
+    assert sharpen_encoder_snakes(pretransform, 1.0, 2) == 2 * 7  # 3 residual units x 2 + the block's own
+    layers = list(pretransform.model.encoder.layers)
+    alphas = [float(m.alpha.mean()) for block in layers[1:3] for m in block.modules() if isinstance(m, SnakeBeta)]
+    assert alphas == [1.0] * 14
+    rest = [m.alpha for block in layers[3:] for m in block.modules() if isinstance(m, SnakeBeta)]
+    rest += [m.alpha for m in pretransform.model.decoder.modules() if isinstance(m, SnakeBeta)]
+    assert rest and all(float(a.abs().max()) == 0.0 for a in rest)

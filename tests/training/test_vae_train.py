@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -54,3 +55,44 @@ def test_train_vae_runs_and_exports_official_vae_keys(tmp_path):
     assert any(not torch.equal(weights[k], before[k]) for k in weights)
     metrics = (tmp_path / "vae" / "logs" / "version_0" / "metrics.csv").read_text()
     assert "vae/stft" in metrics and "vae/discriminator" in metrics and "vae/adversarial" in metrics
+
+
+def test_mel_filterbank_covers_the_band_once():
+    from audiox.training.vae_losses import mel_filterbank
+
+    bank = mel_filterbank(16000, 512, 32)
+    assert bank.shape == (32, 257) and float(bank.min()) == 0.0
+    inner = bank[:, 5:192].sum(dim=0)  # 0.16..6 kHz: triangles overlap by half, so every bin sums to ~1
+    assert torch.allclose(inner, torch.ones_like(inner), atol=0.05)
+
+
+def test_log_mel_frames_line_up_with_latent_frames_and_see_the_tone():
+    from audiox.training.vae_losses import log_mel_frames
+
+    t = torch.arange(16000) / 16000
+    tone = torch.zeros(1, 1, 16000)
+    tone[..., 8000:] = 0.5 * torch.sin(2 * torch.pi * 2000 * t[8000:])
+    mel = log_mel_frames(tone, sample_rate=16000, hop=640, n_mels=32)
+    assert mel.shape == (1, 32, 26)  # frame l centred on sample 640 l
+    silent, sounding = mel[0, :, 5], mel[0, :, 20]
+    assert float(silent.max()) == pytest.approx(-5.0)  # the 1e-5 floor
+    assert int(sounding.argmax()) not in (0, 31) and float(sounding.max()) > 0.0
+
+
+def test_spectral_probe_learns_the_envelope_and_passes_gradient_to_the_latents():
+    from audiox.training.vae_losses import LatentSpectralProbe
+
+    torch.manual_seed(0)
+    probe = LatentSpectralProbe(latent_dim=4, n_mels=8)
+    audio = 0.3 * torch.randn(2, 1, 6400)
+    latents = torch.randn(2, 4, 10, requires_grad=True)
+    loss = probe.loss(latents, audio, sample_rate=16000, hop=640)
+    loss.backward()
+    assert loss.ndim == 0 and float(latents.grad.abs().sum()) > 0
+    opt = torch.optim.Adam(probe.parameters(), lr=0.05)
+    for _ in range(100):
+        opt.zero_grad()
+        later = probe.loss(latents.detach(), audio, sample_rate=16000, hop=640)
+        later.backward()
+        opt.step()
+    assert float(later) < 0.5 * float(loss)

@@ -3,13 +3,15 @@
 Tasks: t2a, t2m, v2a, v2m, tv2a, i2a (image-to-audio), inpaint, continuation. Reports Cat/Cnt/Ord/TS
 accuracy (scene tasks), V2A onset sync error in ms (video tasks), tempo and key accuracy (music tasks) and
 the seam of inpainting / continuation (log-spectral distance across the boundary minus the ground truth's,
-dB). `--truth` scores the ground-truth renders instead of a model: the analyser's ceiling.
+dB). `--truth` scores the ground-truth renders instead of a model: the analyser's ceiling; `--reconstruct`
+scores the model's VAE reconstructions of them: the ceiling its VAE sets for the generator.
 
 Examples:
   audiox bench --num 20 --json bench.json                 (the shipped model; the README's table)
   audiox bench --model AudioX/ --num 8 --steps 100 --json bench.json
   audiox bench --model tiny/ --tasks t2a,v2a,inpaint --num 1 --steps 2         (the reduced CI set)
   audiox bench --truth --sample-rate 16000 --num 8
+  audiox bench --reconstruct --tasks t2a --num 20                        (the shipped model's VAE ceiling)
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="model folder: config.json + model.ckpt/model.safetensors (+ ...); default: the shipped model",
     )
     source.add_argument("--truth", action="store_true", help="score the ground-truth renders (no model)")
+    p.add_argument("--reconstruct", action="store_true",
+                   help="score the model's VAE reconstructions of the ground truth instead of generations")
     p.add_argument(
         "--tasks", default="all", help="comma-separated: t2a,t2m,v2a,v2m,tv2a,i2a,inpaint,continuation"
     )
@@ -82,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
         duration_s=args.duration,
         video_size=args.video_size,
     )
+    if args.reconstruct and args.truth:
+        raise InputError("--reconstruct scores a model's VAE; it cannot be combined with --truth")
     pipe = None
     if not args.truth:
         from audiox.pipeline import AudioX
@@ -96,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         sample_rate=args.sample_rate if pipe is None else None,
         workdir=args.workdir,
         progress=progress,
+        reconstruct=args.reconstruct,
     )
     report = replace(
         report, settings={**report.settings, "model": "truth" if pipe is None else str(args.model or "shipped")}

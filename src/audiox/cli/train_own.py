@@ -1,6 +1,6 @@
 """Train audiox's own small model (the one shipped in the package) on the synthetic world, from scratch.
 
-The shipped model was made by exactly this command (2 CPU cores, ~85 min):
+The shipped model was made by this command (2 CPU cores, ~2 h; see the README for the one resumed stage):
     audiox train-own --out runs/own
 then `runs/own/model` was copied to src/audiox/assets/own_model. Sizes can be changed for a quick try:
     audiox train-own --out runs/try --vae-steps 50 --items 64 --steps 50
@@ -16,20 +16,25 @@ from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, required=True, help="run folder (vae/, cache/, dit/, model/)")
-    p.add_argument("--backbone", choices=("mmdit", "dit"), default=None, help="default: mmdit")
-    p.add_argument("--seed", type=int, default=None, help="seed of weights, crops, tasks and noise (default 0)")
-    p.add_argument("--vae-steps", type=int, default=None, help="VAE optimizer steps (default 3300)")
-    p.add_argument("--items", type=int, default=None, help="cached training examples (default 1400)")
-    p.add_argument("--steps", type=int, default=None, help="diffusion optimizer steps (default 2200)")
-    p.add_argument("--batch", type=int, default=None, help="diffusion batch size (default 16)")
+    from audiox.synth.own_training import OwnRecipe
+
+    d = OwnRecipe()
+    p.add_argument("--out", type=Path, required=True, help="run folder (vae/, cache/, dit/, decoder/, model/)")
+    p.add_argument("--backbone", choices=("mmdit", "dit"), default=None, help=f"default: {d.backbone}")
+    p.add_argument("--seed", type=int, default=None, help=f"seed of weights, crops, tasks and noise (default {d.seed})")
+    p.add_argument("--vae-steps", type=int, default=None, help=f"VAE optimizer steps (default {d.vae_steps})")
+    p.add_argument("--items", type=int, default=None, help=f"cached training examples (default {d.items})")
+    p.add_argument("--steps", type=int, default=None, help=f"diffusion optimizer steps (default {d.steps})")
+    p.add_argument("--batch", type=int, default=None, help=f"diffusion batch size (default {d.batch})")
+    p.add_argument("--decoder-steps", type=int, default=None,
+                   help=f"decoder-only refinement steps after the diffusion stage (default {d.decoder_steps})")
 
 
 def run(args: argparse.Namespace) -> int:
     from audiox.synth.own_training import OwnRecipe, recipe_with, train_own_model
 
     recipe = recipe_with(OwnRecipe(), backbone=args.backbone, seed=args.seed, vae_steps=args.vae_steps,
-                         items=args.items, steps=args.steps, batch=args.batch)
+                         items=args.items, steps=args.steps, batch=args.batch, decoder_steps=args.decoder_steps)
     folder = train_own_model(args.out, recipe, quiet=args.quiet)
     print(f"model folder: {folder}")
     return 0

@@ -5,10 +5,11 @@ conditioners, MAF, DiT or MMDiT, the official samplers) at sizes that keep the w
 10 s generation on 2 CPU cores well under 30 s (`benchmarks/own_model_budget.py` measures both).
 
 Choices (one place; `OWN_SIZES`):
-- 16 kHz mono; VAE strides (4, 4, 4, 10): 640x in time, 25 latent frames/s, 250 frames per 10 s, latent
-  dim 32 (20x fewer numbers than samples); encoder 16 channels, decoder 24, channel multipliers
-  (1, 2, 4, 8) (the encoder is stored twice). Stride 4 first keeps the full-rate layers few: one VAE
-  training step of 16 x 0.4 s takes ~0.6 s on 2 CPU cores and encoding 10 s ~0.4 s.
+- 16 kHz mono; VAE strides (2, 4, 8, 10): 640x in time, 25 latent frames/s, 250 frames per 10 s, latent
+  dim 32 (20x fewer numbers than samples); encoder 16 channels, decoder 32, channel multipliers
+  (1, 2, 4, 8) (the encoder is stored twice). A first stride of 2 (not 4) gives the encoder one more
+  full-rate layer, which it needs to hear tones above ~1 kHz (whistles, bells, chirps); one VAE training
+  step of 16 x 0.4 s takes ~0.6 s on 2 CPU cores with torch.compile.
   Windows are exactly 10 s (`sample_size` = 160000), even strides so decoded length = frames x 640.
 - Conditioners: `t5` with our own tokenizer and a small T5 (`conditioning.caption_tokenizer`, d_model
   128, frozen like the official T5, `project_out` so `proj_out` is a trainable Linear); `clip` (the
@@ -17,8 +18,8 @@ Choices (one place; `OWN_SIZES`):
   cond_dim = the CLIP width (the video tokens are not projected: official quirk).
 - The audio prompt's VAE copy has the main VAE's encoder and a 1-channel stub decoder: the official code
   never runs that copy's decoder, so it only costs bytes (saved: ~1 M parameters).
-- Weights: ~10.3 M parameters with the DiT (7.5 M of them the DiT), 8.8 M with the MMDiT (6.0 M), T5
-  (0.3 M) included: 20.6 / 17.7 MB as float16 safetensors, the shipped dtype (`OWN_STORAGE_DTYPE`; the
+- Weights: 9.5 M parameters with the MMDiT (5.9 M of them the MMDiT), 11.0 M with the DiT (7.5 M), T5
+  (0.3 M) included: 19.1 / 22.1 MB as float16 safetensors, the shipped dtype (`OWN_STORAGE_DTYPE`; the
   strict loader casts to the model's float32 on load). The shipped model is the MMDiT one
   (`synth.own_training`).
 - `t5_model_name` "audiox-own-t5" is a label: the encoder always comes from the folder's `t5/`.
@@ -36,9 +37,9 @@ MAX_WEIGHT_BYTES = 25_000_000  # 25 MB (decimal), all weight files of the folder
 
 OWN_SIZES: dict[str, Any] = {
     # the encoder (two copies: the main VAE and the audio prompt's) is narrower than the decoder
-    "vae": {"c_mults": (1, 2, 4, 8), "strides": (4, 4, 4, 10), "latent_dim": 32},
+    "vae": {"c_mults": (1, 2, 4, 8), "strides": (2, 4, 8, 10), "latent_dim": 32},
     "vae_encoder_channels": 16,
-    "vae_decoder_channels": 24,
+    "vae_decoder_channels": 32,
     "cond_dim": 128,
     "video_fps": 10,
     "text_max_length": 128,  # the MMDiT's context is hard-wired to 128 text + 128 video + 128 audio tokens

@@ -13,7 +13,9 @@ positive = an audible seam); the spectral-flux peak at the seam is reported the 
     print(report.table())
 
 `TruthPipeline(cases)` answers every request with the case's ground-truth render: the analyser's ceiling,
-and a check that requests, outputs and labels are wired together correctly.
+and a check that requests, outputs and labels are wired together correctly. `ReconstructionPipeline(cases,
+pipe)` answers with the model VAE's reconstruction of that render: the ceiling the VAE sets for any
+generator that uses it (`audiox bench --reconstruct`).
 """
 
 from __future__ import annotations
@@ -260,6 +262,19 @@ class TruthPipeline:
         return AudioOutput(audio=audio, sample_rate=case.sample_rate, request=request)
 
 
+class ReconstructionPipeline(TruthPipeline):
+    """Answers each case with `pipe.reconstruct` of its ground-truth render (B copies)."""
+
+    def __init__(self, cases: dict[str, list[BenchCase]], pipe) -> None:
+        super().__init__(cases)
+        self._pipe = pipe
+
+    def __call__(self, request: GenerationRequest) -> AudioOutput:
+        truth = super().__call__(request)
+        audio = self._pipe.reconstruct(truth.audio[:1]).expand(request.batch_size, -1, -1).clone()
+        return AudioOutput(audio=audio, sample_rate=truth.sample_rate, request=request)
+
+
 def bench_duration_s(pipe: AudioGenerator | None, spec: BenchSpec) -> float:
     """The spec's duration, else the pipeline's window, at most 10 s (a truth run: 10 s)."""
     if spec.duration_s is not None:
@@ -275,9 +290,14 @@ def run_bench(
     sample_rate: int | None = None,
     workdir: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
+    reconstruct: bool = False,
 ) -> BenchReport:
     """Build the spec's set at the pipeline's sample rate and window, generate, score. `pipe=None` scores the
-    ground truth (`TruthPipeline`) at `sample_rate`. Media go to `workdir` (default: a temporary folder)."""
+    ground truth (`TruthPipeline`) at `sample_rate`; `reconstruct=True` scores the pipeline's VAE
+    reconstructions of the ground truth (`ReconstructionPipeline`) instead of generations. Media go to
+    `workdir` (default: a temporary folder)."""
+    if reconstruct and pipe is None:
+        raise InputError("a reconstruction run needs a pipeline (its VAE reconstructs the ground truth)")
     if pipe is None and sample_rate is None:
         raise InputError("a truth run (no pipeline) needs a sample_rate")
     rate = pipe.sample_rate if pipe is not None else sample_rate
@@ -286,6 +306,8 @@ def run_bench(
     with tempfile.TemporaryDirectory(prefix="audiox_bench_") as scratch:
         cases = build_bench_set(spec, sample_rate=rate, duration_s=duration, workdir=workdir or scratch)
         generator = pipe if pipe is not None else TruthPipeline(cases)
+        if reconstruct:
+            generator = ReconstructionPipeline(cases, pipe)
         tasks = run_cases(generator, cases, analyser, progress=progress)
     settings = {
         "seed": spec.seed,
@@ -296,6 +318,6 @@ def run_bench(
         "duration_s": duration,
         "video_size": spec.video_size,
         "video_fps": spec.video_fps,
-        "generator": "truth" if pipe is None else type(pipe).__name__,
+        "generator": "truth" if pipe is None else "reconstruction" if reconstruct else type(pipe).__name__,
     }
     return BenchReport(tasks=tasks, settings=settings)

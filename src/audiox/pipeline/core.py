@@ -20,7 +20,7 @@ from audiox.conditioning.text_t5 import T5TextConditioner
 from audiox.diffusion.model import DiffusionModel
 from audiox.errors import ConfigError, InputError
 from audiox.fusion.sequence import Condition
-from audiox.media.audio import crop_or_pad, prepare_audio_prompt, read_audio
+from audiox.media.audio import crop_or_pad, fix_channels, prepare_audio_prompt, read_audio
 from audiox.media.video import video_duration_s
 from audiox.pipeline.inputs import CONDITIONING_WINDOW_S, WindowMedia, conditioner_inputs
 from audiox.pipeline.request import GenerationRequest
@@ -110,6 +110,20 @@ class AudioX:
         if "dmd_sample_steps" in training:
             return Defaults("dmd", int(training["dmd_sample_steps"]), 1.0, sigma_max=1.0)
         return Defaults("rf-euler", 50, 6.0, sigma_max=1.0)
+
+    def reconstruct(self, audio: Tensor) -> Tensor:
+        """audio: (B, C, S) at the model's rate -> (B, io_channels, S): the VAE's decoding of the posterior mean
+        (channels fixed like a prompt; windows of any length go through the pretransform's own chunking if
+        configured). What a perfect generator would give after this VAE: its ceiling."""
+        if audio.ndim != 3:
+            raise InputError(f"{audio.shape=}, expected (B, C, S)")
+        pretransform = self.model.pretransform
+        audio = fix_channels(audio.float(), pretransform.io_channels).to(self.device)
+        with torch.no_grad():
+            mean, _ = pretransform.encode_distribution(audio)  # (B, D, L)
+            decoded = pretransform.decode(mean)
+        decoded = decoded[..., : audio.shape[-1]].float().cpu()
+        return torch.nn.functional.pad(decoded, (0, audio.shape[-1] - decoded.shape[-1]))  # (B, C, S)
 
     def generate(self, text: str | None = None, **kwargs) -> AudioOutput:
         """Keyword form of `__call__`: `generate("dog barks", duration_s=5, seed=1)`; see GenerationRequest."""

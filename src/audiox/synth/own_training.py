@@ -31,9 +31,12 @@ from typing import Any
 
 import torch
 
+from audiox.config.own_model import OWN_SAMPLE_RATE
 from audiox.errors import ConfigError
 
-GENERATION_DEFAULTS = {"sampler": "rf-euler", "steps": 25, "cfg_scale": 4.0, "sigma_max": 1.0}
+# cfg 6: best T2A category of cfg 3 / 4 / 6 / 8 / 12 on `audiox bench --tasks t2a --num 10` (21.8 / 21.5 / 25.9 / 27.8 / 23.4 %),
+# and of 6 / 8 at --num 20 with V2A (T2A 25.8 / 24.6 %, V2A 25.7 / 17.7 %).
+GENERATION_DEFAULTS = {"sampler": "rf-euler", "steps": 25, "cfg_scale": 6.0, "sigma_max": 1.0}
 OWN_TASK_WEIGHTS = {
     "T2A": 6.0, "T2M": 2.0, "V2A": 3.0, "V2M": 1.0, "TV2A": 2.0, "TV2M": 1.0, "I2A": 1.0, "INP": 1.0, "CONT": 1.0,
 }
@@ -41,21 +44,29 @@ OWN_TASK_WEIGHTS = {
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class OwnRecipe:
-    """Sizes of one run (defaults: the shipped model, ~100 min on 2 CPU cores)."""
+    """Sizes of one run (defaults: the shipped model, ~2 h on 2 CPU cores)."""
 
     backbone: str = "mmdit"
     seed: int = 0
     world_seed: int = 0
-    vae_steps: int = 3300
+    vae_steps: int = 4500
     vae_batch: int = 16
     vae_crop: int = 6400  # samples (0.4 s at 16 kHz); a multiple of the VAE ratio
     vae_lr: float = 5e-4
     vae_log_floor: float = 1e-2  # STFT log-magnitude floor (see `vae_step_loss`)
-    decoder_steps: int = 600  # stage 5: decoder-only refinement after the diffusion stage (0: none)
+    # STFT sizes of the VAE loss: windows up to 32 ms. Longer ones (1024, 2048 = 64, 128 ms) span several
+    # 40 ms latent frames and ask the decoder for phase-continuous tones across frames; with them the tiny
+    # decoder learned to leave tones out (silence costs less than a slightly wrong pitch).
+    vae_fft_sizes: tuple[int, ...] = (512, 256, 128, 64)
+    decoder_steps: int = 800  # stage 5: decoder-only refinement after the diffusion stage (0: none)
     vae_std_bias: float = -6.0  # added to the encoder's log-scale bias at init (see `shrink_posterior_std`)
+    vae_probe_weight: float = 1.0  # weight of the latent spectral probe loss (`vae_step_loss`; 0: none)
+    vae_encoder_log_alpha: float = 1.0  # snake log-alpha of the first encoder blocks at init (`sharpen_encoder_snakes`)
+    vae_encoder_alpha_blocks: int = 2
+    vae_compile: bool = True  # torch.compile the VAE for stage 1 / 5 runs of >= 200 steps
     vae_pool: int = 512  # rendered items the VAE crops from
-    items: int = 1400  # cached training examples for the diffusion stage
-    steps: int = 2200
+    items: int = 1600  # cached training examples for the diffusion stage
+    steps: int = 2500
     batch: int = 16
     lr: float = 6e-4
     music_prob: float = 0.25
@@ -67,6 +78,8 @@ class OwnRecipe:
                 raise ConfigError(f"train-own: {name}={getattr(self, name)} must be > 0")
         if self.decoder_steps < 0:
             raise ConfigError(f"train-own: decoder_steps={self.decoder_steps} must be >= 0")
+        if not self.vae_fft_sizes or min(self.vae_fft_sizes) < 16:
+            raise ConfigError(f"train-own: vae_fft_sizes={self.vae_fft_sizes} needs at least one size, each >= 16")
 
 
 def _say(text: str, quiet: bool) -> None:
@@ -83,31 +96,47 @@ def _world_audio(cfg: Any, count: int, *, offset: int) -> torch.Tensor:
 
 
 def vae_step_loss(pretransform: Any, crops: torch.Tensor, generator: torch.Generator, *,
-                  floor: float = 1e-2) -> tuple[torch.Tensor, dict]:
-    """crops: (B, C, S) -> (loss, parts): multi-resolution STFT (5 resolutions, 128..2048, log-magnitude
-    `floor`, see `training.vae_losses.stft_loss`) + 1e-4 KL."""
+                  floor: float = 1e-2, fft_sizes: tuple[int, ...] = (2048, 1024, 512, 256, 128),
+                  probe: Any = None, probe_weight: float = 0.0,
+                  encoder: Any = None, decoder: Any = None) -> tuple[torch.Tensor, dict]:
+    """crops: (B, C, S) -> (loss, parts): multi-resolution STFT (`fft_sizes` no longer than the crop, hop
+    n / 4, log-magnitude `floor`, see `training.vae_losses.stft_loss`) + 1e-4 KL through a posterior
+    sample, + `probe_weight`
+    x the `LatentSpectralProbe` error of the posterior means when a probe is given. `encoder` / `decoder`:
+    compiled stand-ins for the pretransform's own modules (same weights)."""
     from audiox.training.vae_losses import multi_resolution_stft_loss
-    from audiox.training.vae_train import reconstruct
+    from audiox.vae import bottleneck
 
-    recon, kl = reconstruct(pretransform, crops, generator)
-    ffts = tuple(n for n in (2048, 1024, 512, 256, 128) if n <= crops.shape[-1])
+    encoder = encoder if encoder is not None else pretransform.model.encoder
+    decoder = decoder if decoder is not None else pretransform.model.decoder
+    mean, std = bottleneck.posterior(encoder(crops))  # (B, D, L) each
+    noise = torch.randn(mean.shape, generator=generator).to(mean.device)
+    recon = decoder(bottleneck.sample(mean, std, noise))[..., : crops.shape[-1]]
+    kl = bottleneck.kl_divergence(mean, std)
+    ffts = tuple(n for n in fft_sizes if n <= crops.shape[-1])
     stft = multi_resolution_stft_loss(recon, crops, ffts, tuple(n // 4 for n in ffts), ffts, floor=floor)
-    return stft + 1e-4 * kl, {"stft": float(stft.detach()), "kl": float(kl.detach())}
+    loss, parts = stft + 1e-4 * kl, {"stft": float(stft.detach()), "kl": float(kl.detach())}
+    if probe is not None and probe_weight > 0:
+        spectral = probe.loss(mean, crops, sample_rate=OWN_SAMPLE_RATE, hop=pretransform.downsampling_ratio)
+        loss = loss + probe_weight * spectral
+        parts["probe"] = float(spectral.detach())
+    return loss, parts
 
 
 def train_vae_stage(model: Any, recipe: OwnRecipe, world: Any, out: Path, *, quiet: bool = False,
                     decoder_only: bool = False) -> Path:
     """Stage 1: train `model.pretransform` on random crops of `recipe.vae_pool` world items up to
     `recipe.vae_steps` optimizer steps; writes out/vae.safetensors (Turbo `vae.ckpt` key names), a loss log
-    and out/vae_state.pt (weights, optimizer, step) every 100 steps. A stage that finds vae_state.pt, or
-    a finished vae.safetensors with its log, continues from there: a larger `vae_steps` trains further,
-    with a new cosine learning-rate schedule from `vae_lr` over the remaining steps (so a resumed run is
-    not the same as an uninterrupted one; crops drawn after a restart differ too).
+    and out/vae_state.pt (weights, spectral probe, optimizer, step) every 100 steps. A stage that finds
+    vae_state.pt, or a finished vae.safetensors with its log, continues from there: a larger `vae_steps`
+    trains further, with a new cosine learning-rate schedule from `vae_lr` over the remaining steps (so a
+    resumed run is not the same as an uninterrupted one; crops drawn after a restart differ too).
 
     `decoder_only`: stage 5, train only the decoder for `recipe.decoder_steps` (the encoder, hence the
-    latent space the diffusion model learned, stays fixed)."""
+    latent space the diffusion model learned, stays fixed; no probe)."""
     from tqdm.auto import tqdm
 
+    from audiox.training.vae_losses import LatentSpectralProbe
     from audiox.training.vae_train import save_vae
 
     ratio = model.pretransform.downsampling_ratio
@@ -118,36 +147,78 @@ def train_vae_stage(model: Any, recipe: OwnRecipe, world: Any, out: Path, *, qui
     pretransform = model.pretransform.train().requires_grad_(True)
     if decoder_only:
         pretransform.model.encoder.eval().requires_grad_(False)
+    probe = None
+    if recipe.vae_probe_weight > 0 and not decoder_only:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(recipe.seed)
+            probe = LatentSpectralProbe(latent_dim=pretransform.latent_dim)
     trained = [p for p in pretransform.parameters() if p.requires_grad]
+    trained += list(probe.parameters()) if probe is not None else []
     opt = torch.optim.AdamW(trained, lr=recipe.vae_lr, betas=(0.8, 0.99), weight_decay=1e-3)
-    log, start = _resume_vae(pretransform, opt, out)
+    log, start = _resume_vae(pretransform, opt, out, probe)
     if start == 0 and not decoder_only:
         shrink_posterior_std(pretransform, recipe.vae_std_bias)
+        sharpen_encoder_snakes(pretransform, recipe.vae_encoder_log_alpha, recipe.vae_encoder_alpha_blocks)
     for group in opt.param_groups:
         group["lr"] = group["initial_lr"] = recipe.vae_lr
     remaining = max(1, total - start)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, remaining) / remaining)))
     gen = torch.Generator().manual_seed(recipe.seed + 1_000_003 * start)
     pool = _world_audio(world, recipe.vae_pool, offset=10_000_000)  # items the diffusion stage never sees
+    encoder, decoder = _maybe_compiled(pretransform, recipe.vae_compile and total - start >= 200)
     bar = tqdm(range(start, total), desc="decoder" if decoder_only else "vae", disable=quiet, mininterval=5,
                initial=start, total=total)
     for step in bar:
         rows = torch.randint(0, pool.shape[0], (recipe.vae_batch,), generator=gen)
         starts = torch.randint(0, pool.shape[-1] - recipe.vae_crop + 1, (recipe.vae_batch,), generator=gen)
         crops = torch.stack([pool[r, :, s : s + recipe.vae_crop] for r, s in zip(rows.tolist(), starts.tolist())])
-        loss, parts = vae_step_loss(pretransform, crops, gen, floor=recipe.vae_log_floor)
+        loss, parts = vae_step_loss(pretransform, crops, gen, floor=recipe.vae_log_floor,
+                                    fft_sizes=recipe.vae_fft_sizes, probe=probe,
+                                    probe_weight=recipe.vae_probe_weight, encoder=encoder, decoder=decoder)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
         opt.step()
         sched.step()
         log.append({"step": step, **parts})
-        bar.set_postfix(stft=f"{parts['stft']:.3f}")
+        bar.set_postfix(stft=f"{parts['stft']:.3f}", refresh=False)
         if (step + 1) % 100 == 0:
-            _save_vae_state(pretransform, opt, step + 1, log, out)
-    _save_vae_state(pretransform, opt, max(start, total), log, out)
+            _save_vae_state(pretransform, opt, step + 1, log, out, probe)
+    _save_vae_state(pretransform, opt, max(start, total), log, out, probe)
     pretransform.eval().requires_grad_(False)
     return save_vae(pretransform, out / "vae.safetensors")
+
+
+def _maybe_compiled(pretransform: Any, compile_modules: bool) -> tuple[Any, Any]:
+    """(encoder, decoder) of the pretransform, through `torch.compile` when asked and possible (about 1.4x
+    faster VAE steps on 2 CPU cores after a ~75 s compile; needs a C++ compiler, else the plain modules)."""
+    encoder, decoder = pretransform.model.encoder, pretransform.model.decoder
+    if not compile_modules:
+        return encoder, decoder
+    import shutil
+
+    if shutil.which("g++") is None and shutil.which("c++") is None and not torch.cuda.is_available():
+        return encoder, decoder
+    return torch.compile(encoder), torch.compile(decoder)
+
+
+@torch.no_grad()
+def sharpen_encoder_snakes(pretransform: Any, log_alpha: float, blocks: int) -> int:
+    """Set the SnakeBeta frequency (log alpha, init 0) of the first `blocks` encoder blocks to `log_alpha`;
+    returns how many activations changed. Snake is x + sin(alpha x)^2 / beta: with alpha 1 and the small
+    signals of the first layers it is nearly linear, so the encoder cannot demodulate content above the
+    Nyquist rate of its first strides (a tiny encoder trained for a few thousand steps stayed deaf to tones
+    above ~1 kHz: whistles, chirps, bell partials). A larger alpha makes the squaring term, hence
+    envelope detection, available from the start."""
+    from audiox.vae.snake import SnakeBeta
+
+    changed = 0
+    for block in list(pretransform.model.encoder.layers)[1 : 1 + blocks]:  # layers[0] is the input conv
+        for module in block.modules():
+            if isinstance(module, SnakeBeta):
+                module.alpha.fill_(log_alpha)
+                changed += 1
+    return changed
 
 
 @torch.no_grad()
@@ -161,24 +232,33 @@ def shrink_posterior_std(pretransform: Any, shift: float) -> None:
     last.bias[half:] += shift
 
 
-def _save_vae_state(pretransform: Any, opt: Any, step: int, log: list, out: Path) -> None:
+def _save_vae_state(pretransform: Any, opt: Any, step: int, log: list, out: Path, probe: Any = None) -> None:
     import os
 
     tmp = out / "vae_state.pt.tmp"
-    torch.save({"step": step, "model": pretransform.model.state_dict(), "optimizer": opt.state_dict()}, tmp)
+    state = {"step": step, "model": pretransform.model.state_dict(), "optimizer": opt.state_dict()}
+    if probe is not None:
+        state["probe"] = probe.state_dict()
+    torch.save(state, tmp)
     os.replace(tmp, out / "vae_state.pt")
     (out / "vae_log.json.tmp").write_text(json.dumps(log))
     os.replace(out / "vae_log.json.tmp", out / "vae_log.json")
 
 
-def _resume_vae(pretransform: Any, opt: Any, out: Path) -> tuple[list, int]:
-    """(loss log, steps done) of an earlier run in `out`, its weights (and optimizer) loaded; ([], 0) if none."""
+def _resume_vae(pretransform: Any, opt: Any, out: Path, probe: Any = None) -> tuple[list, int]:
+    """(loss log, steps done) of an earlier run in `out`, its weights (probe, optimizer) loaded; ([], 0) if
+    none."""
     from safetensors.torch import load_file
 
     log = json.loads((out / "vae_log.json").read_text()) if (out / "vae_log.json").is_file() else []
     if (out / "vae_state.pt").is_file():
         state = torch.load(out / "vae_state.pt", weights_only=True)
         pretransform.model.load_state_dict(state["model"], strict=True)
+        if (probe is not None) != ("probe" in state):
+            raise ConfigError(f"train-own: {out / 'vae_state.pt'} was written with a different vae_probe_weight "
+                              "setting; use the same recipe or a new --out")
+        if probe is not None:
+            probe.load_state_dict(state["probe"], strict=True)
         opt.load_state_dict(state["optimizer"])
         return log[: state["step"]], state["step"]
     if (out / "vae.safetensors").is_file() and log:  # a finished run of an older recipe: weights only

@@ -1,12 +1,16 @@
 """VAE training losses: multi-resolution STFT reconstruction, a multi-scale waveform discriminator with
-hinge losses and feature matching. The KL term is `audiox.vae.bottleneck.kl_divergence` (official form).
+hinge losses and feature matching, and a latent spectral probe. The KL term is
+`audiox.vae.bottleneck.kl_divergence` (official form).
 
-Shapes: audio x, y: (B, C, S); discriminator logits: list over scales of (B, 1, S_k).
+Shapes: audio x, y: (B, C, S); latents z: (B, D, L); discriminator logits: list over scales of (B, 1, S_k).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+import functools
+import math
 
 import torch
 import torch.nn.functional as F
@@ -43,6 +47,50 @@ def multi_resolution_stft_loss(
         for n, h, w in zip(fft_sizes, hop_sizes, win_lengths)
     ]
     return torch.stack(losses).mean()
+
+
+@functools.lru_cache(maxsize=8)
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int) -> Tensor:
+    """Triangular HTK-mel filters from 0 Hz to sample_rate / 2: (n_mels, n_fft // 2 + 1) float32."""
+    def to_mel(hz: float) -> float:
+        return 2595.0 * math.log10(1.0 + hz / 700.0)
+
+    mels = torch.linspace(0.0, to_mel(sample_rate / 2), n_mels + 2, dtype=torch.float64)
+    edges = 700.0 * (10 ** (mels / 2595.0) - 1.0)
+    freqs = torch.linspace(0.0, sample_rate / 2, n_fft // 2 + 1, dtype=torch.float64)
+    low, centre, high = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    rising, falling = (freqs - low) / (centre - low), (high - freqs) / (high - centre)
+    return torch.minimum(rising, falling).clamp_min(0.0).float()
+
+
+def log_mel_frames(audio: Tensor, *, sample_rate: int, hop: int, n_mels: int) -> Tensor:
+    """audio: (B, C, S) -> log10 mel power (B, n_mels, S // hop + 1) of the channel mean, window 2 * hop,
+    frame l centred on sample l * hop (so frame l lines up with latent frame l of a hop-x VAE)."""
+    mono = audio.float().mean(dim=1)  # (B, S)
+    window = torch.hann_window(2 * hop, device=audio.device)
+    power = torch.stft(mono, 2 * hop, hop, window=window, return_complex=True).abs().pow(2)  # (B, F, L)
+    bank = mel_filterbank(sample_rate, 2 * hop, n_mels).to(audio.device)
+    return torch.log10(torch.einsum("mf,bfl->bml", bank, power).clamp_min(1e-5))
+
+
+class LatentSpectralProbe(nn.Module):
+    """A training-only head: posterior means (B, D, L) -> predicted log-mel envelope (B, n_mels, L).
+
+    Its L1 error against `log_mel_frames` of the input gives the encoder a direct target (keep the
+    spectral envelope, tonal bands included, in the latents) instead of waiting for the decoder to use
+    them; it is discarded after VAE training and is not part of any model folder."""
+
+    def __init__(self, *, latent_dim: int, n_mels: int = 64) -> None:
+        super().__init__()
+        self.n_mels = n_mels
+        self.head = nn.Conv1d(latent_dim, n_mels, kernel_size=3, padding=1)
+
+    def loss(self, latents: Tensor, audio: Tensor, *, sample_rate: int, hop: int) -> Tensor:
+        """latents: (B, D, L) posterior means of audio (B, C, S) at hop samples per frame -> ()."""
+        target = log_mel_frames(audio, sample_rate=sample_rate, hop=hop, n_mels=self.n_mels)
+        predicted = self.head(latents)
+        frames = min(predicted.shape[-1], target.shape[-1])
+        return F.l1_loss(predicted[..., :frames], target[..., :frames])
 
 
 class ScaleDiscriminator(nn.Module):
