@@ -83,3 +83,12 @@ def test_video_onsets_and_sync_error():
     assert sync_error_ms(np.array([0.5, 1.2]), np.array([0.51, 1.0])) == pytest.approx(105.0)
     assert sync_error_ms(np.array([0.5]), np.array([])) == 1000.0
     assert np.isnan(sync_error_ms(np.array([]), np.array([0.1])))
+
+
+def test_mel_filterbank_covers_the_band_once():
+    from audiox.evaluation.onsets import mel_filterbank
+
+    bank = mel_filterbank(16000, 512, 32, 0.0, 8000.0)
+    assert bank.shape == (32, 257) and float(bank.min()) == 0.0
+    inner = bank[:, 5:192].sum(axis=0)  # 0.16..6 kHz: triangles overlap by half, so every bin sums to ~1
+    assert np.allclose(inner, np.ones_like(inner), atol=0.05)

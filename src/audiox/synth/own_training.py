@@ -105,14 +105,11 @@ def vae_step_loss(pretransform: Any, crops: torch.Tensor, generator: torch.Gener
     x the `LatentSpectralProbe` error of the posterior means when a probe is given. `encoder` / `decoder`:
     compiled stand-ins for the pretransform's own modules (same weights)."""
     from audiox.training.vae_losses import multi_resolution_stft_loss
-    from audiox.vae import bottleneck
+    from audiox.training.vae_train import reconstruct_with
 
     encoder = encoder if encoder is not None else pretransform.model.encoder
     decoder = decoder if decoder is not None else pretransform.model.decoder
-    mean, std = bottleneck.posterior(encoder(crops))  # (B, D, L) each
-    noise = torch.randn(mean.shape, generator=generator).to(mean.device)
-    recon = decoder(bottleneck.sample(mean, std, noise))[..., : crops.shape[-1]]
-    kl = bottleneck.kl_divergence(mean, std)
+    recon, kl, mean = reconstruct_with(encoder, decoder, crops, generator)  # mean: (B, D, L)
     ffts = tuple(n for n in fft_sizes if n <= crops.shape[-1])
     stft = multi_resolution_stft_loss(recon, crops, ffts, tuple(n // 4 for n in ffts), ffts, floor=floor)
     loss, parts = stft + 1e-4 * kl, {"stft": float(stft.detach()), "kl": float(kl.detach())}

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import functools
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from audiox.evaluation.onsets import mel_filterbank
 
 
 def stft_magnitude(x: Tensor, *, n_fft: int, hop: int, win: int, floor: float = 1e-7) -> Tensor:
@@ -49,27 +48,15 @@ def multi_resolution_stft_loss(
     return torch.stack(losses).mean()
 
 
-@functools.lru_cache(maxsize=8)
-def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int) -> Tensor:
-    """Triangular HTK-mel filters from 0 Hz to sample_rate / 2: (n_mels, n_fft // 2 + 1) float32."""
-    def to_mel(hz: float) -> float:
-        return 2595.0 * math.log10(1.0 + hz / 700.0)
-
-    mels = torch.linspace(0.0, to_mel(sample_rate / 2), n_mels + 2, dtype=torch.float64)
-    edges = 700.0 * (10 ** (mels / 2595.0) - 1.0)
-    freqs = torch.linspace(0.0, sample_rate / 2, n_fft // 2 + 1, dtype=torch.float64)
-    low, centre, high = edges[:-2, None], edges[1:-1, None], edges[2:, None]
-    rising, falling = (freqs - low) / (centre - low), (high - freqs) / (high - centre)
-    return torch.minimum(rising, falling).clamp_min(0.0).float()
-
-
 def log_mel_frames(audio: Tensor, *, sample_rate: int, hop: int, n_mels: int) -> Tensor:
     """audio: (B, C, S) -> log10 mel power (B, n_mels, S // hop + 1) of the channel mean, window 2 * hop,
-    frame l centred on sample l * hop (so frame l lines up with latent frame l of a hop-x VAE)."""
+    HTK mel bands from 0 Hz to sample_rate / 2 (the analyser's `mel_filterbank`), frame l centred on sample
+    l * hop (so frame l lines up with latent frame l of a hop-x VAE)."""
     mono = audio.float().mean(dim=1)  # (B, S)
     window = torch.hann_window(2 * hop, device=audio.device)
     power = torch.stft(mono, 2 * hop, hop, window=window, return_complex=True).abs().pow(2)  # (B, F, L)
-    bank = mel_filterbank(sample_rate, 2 * hop, n_mels).to(audio.device)
+    bank = torch.from_numpy(mel_filterbank(sample_rate, 2 * hop, n_mels, 0.0, sample_rate / 2)).float()
+    bank = bank.to(audio.device)  # (n_mels, F)
     return torch.log10(torch.einsum("mf,bfl->bml", bank, power).clamp_min(1e-5))
 
 

@@ -33,11 +33,19 @@ from audiox.vae.pretransform import AutoencoderPretransform
 
 def reconstruct(pretransform: AutoencoderPretransform, audio: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
     """audio: (B, C, S) -> (reconstruction (B, C, S'), KL ()) through a posterior sample (with grad)."""
-    features = pretransform.model.encode_features(audio)  # (B, 2D, L)
-    mean, std = bottleneck.posterior(features)
+    recon, kl, _ = reconstruct_with(pretransform.model.encoder, pretransform.model.decoder, audio, generator)
+    return recon, kl
+
+
+def reconstruct_with(
+    encoder: Any, decoder: Any, audio: Tensor, generator: torch.Generator
+) -> tuple[Tensor, Tensor, Tensor]:
+    """`reconstruct` through the given encoder / decoder modules (e.g. `torch.compile`d stand-ins of the
+    VAE's own): audio (B, C, S) -> (reconstruction (B, C, S'), KL (), posterior mean (B, D, L))."""
+    mean, std = bottleneck.posterior(encoder(audio))  # (B, D, L) each
     noise = torch.randn(mean.shape, generator=generator).to(mean.device)
-    decoded = pretransform.model.decode(bottleneck.sample(mean, std, noise))
-    return decoded[..., : audio.shape[-1]], bottleneck.kl_divergence(mean, std)
+    decoded = decoder(bottleneck.sample(mean, std, noise))
+    return decoded[..., : audio.shape[-1]], bottleneck.kl_divergence(mean, std), mean
 
 
 class VaeTrainingModule(pl.LightningModule):
