@@ -125,6 +125,17 @@ class AudioX:
         decoded = decoded[..., : audio.shape[-1]].float().cpu()
         return torch.nn.functional.pad(decoded, (0, audio.shape[-1] - decoded.shape[-1]))  # (B, C, S)
 
+    def context(self, request: GenerationRequest) -> Tensor:
+        """The fused conditioning context (1, N, D) of the request's first window, as the sampler gets it
+        (text, video / image and audio prompt encoded, then MAF); for diagnostics such as
+        `evaluation.conditioning_gap`. Deterministic in `request.seed`, but the audio prompt's VAE draw is
+        not the one a generation with that seed makes (a generation draws its initial noise first)."""
+        source = self._inpaint_source(request) if request.inpaint is not None else None
+        prompt = self._window_prompt(request, [], 0, source)
+        window = plan_windows(request.duration_s, self.window_s, self.overlap_s)[0]
+        media = WindowMedia(request.prompt_text(), request.visual, request.seconds_start + window.start_s, prompt)
+        return self._fuse(self._encode(media, 1, torch.Generator().manual_seed(request.seed)))
+
     def generate(self, text: str | None = None, **kwargs) -> AudioOutput:
         """Keyword form of `__call__`: `generate("dog barks", duration_s=5, seed=1)`; see GenerationRequest."""
         return self(GenerationRequest(text=text, **kwargs))
