@@ -14,6 +14,7 @@ import torch
 from audiox.errors import InputError
 from audiox.evaluation import bench as bench_module
 from audiox.evaluation.bench import (
+    OtherTruthPipeline,
     ReconstructionPipeline,
     TruthPipeline,
     boundary_statistics,
@@ -261,6 +262,22 @@ def test_truth_pipeline_refuses_requests_it_was_not_built_from(tmp_path):
         TruthPipeline(cases)(cases["t2a"][0].request.replace(seed=1))
 
 
+def test_other_truth_answers_with_the_next_case_and_scores_below_the_truth(analyser, tmp_path):
+    cases = small_set(tmp_path, tasks=("t2a", "v2a"), rate=16000, duration=10.0, num=4)
+    other = OtherTruthPipeline(cases)
+    for task_cases in cases.values():
+        for i, case in enumerate(task_cases):
+            answer = other(case.request).audio[0]
+            assert torch.equal(answer, task_cases[(i + 1) % 4].reference)
+    spec = BenchSpec(tasks=("t2a",), num_per_task=4, video_size=16)
+    truth = run_bench(None, spec, analyser=analyser, sample_rate=16000).tasks[0]
+    wrong = run_bench(None, spec, analyser=analyser, sample_rate=16000, other_truth=True)
+    assert wrong.settings["generator"] == "other truth"
+    assert wrong.tasks[0].category < truth.category and wrong.tasks[0].timestamp < 0.5
+    with pytest.raises(InputError, match="takes no pipeline"):
+        run_bench(FakeVae(True), spec, analyser=analyser, other_truth=True)
+
+
 class FakeVae:
     """A pipeline stand-in whose `reconstruct` is the identity (a perfect VAE) or silence (a broken one)."""
 
@@ -357,6 +374,8 @@ def test_cli_truth_run_prints_a_table_and_writes_json(analyser, monkeypatch, tmp
         (("--truth", "--tasks", "t2a,x2y"), "unknown task"),
         (("--truth", "--num", "0"), "num_per_task"),
         (("--truth", "--reconstruct"), "cannot be combined"),
+        (("--other-truth", "--reconstruct"), "cannot be combined"),
+        (("--other-truth", "--tasks", "t2a", "--num", "1"), ">= 2 cases per task"),
     ],
 )
 def test_cli_bad_arguments(argv, message):

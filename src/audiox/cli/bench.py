@@ -4,13 +4,15 @@ Tasks: t2a, t2m, v2a, v2m, tv2a, i2a (image-to-audio), inpaint, continuation. Re
 accuracy (scene tasks), V2A onset sync error in ms (video tasks), tempo and key accuracy (music tasks) and
 the seam of inpainting / continuation (log-spectral distance across the boundary minus the ground truth's,
 dB). `--truth` scores the ground-truth renders instead of a model: the analyser's ceiling; `--reconstruct`
-scores the model's VAE reconstructions of them: the ceiling its VAE sets for the generator.
+scores the model's VAE reconstructions of them: the ceiling its VAE sets for the generator; `--other-truth`
+answers each case with another case's ground truth: the floor a model that follows instructions must clear.
 
 Examples:
   audiox bench --num 20 --json bench.json                 (the shipped model; the README's table)
   audiox bench --model AudioX/ --num 8 --steps 100 --json bench.json
   audiox bench --model tiny/ --tasks t2a,v2a,inpaint --num 1 --steps 2         (the reduced CI set)
   audiox bench --truth --sample-rate 16000 --num 8
+  audiox bench --other-truth --tasks t2a,v2a --num 40                (a generator that ignores the instruction)
   audiox bench --reconstruct --tasks t2a --num 20                        (the shipped model's VAE ceiling)
 """
 
@@ -32,6 +34,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="model folder: config.json + model.ckpt/model.safetensors (+ ...); default: the shipped model",
     )
     source.add_argument("--truth", action="store_true", help="score the ground-truth renders (no model)")
+    source.add_argument(
+        "--other-truth", action="store_true",
+        help="score each case with the ground truth of the next case of its task (no model): what a perfect "
+        "generator that ignores the instruction gets",
+    )
     p.add_argument("--reconstruct", action="store_true",
                    help="score the model's VAE reconstructions of the ground truth instead of generations")
     p.add_argument(
@@ -49,7 +56,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--video-size", type=int, default=112, help="height = width of the rendered videos and images"
     )
-    p.add_argument("--sample-rate", type=int, default=16000, help="sample rate of a --truth run")
+    p.add_argument("--sample-rate", type=int, default=16000, help="sample rate of a --truth / --other-truth run")
     p.add_argument("--json", type=Path, help="also write the report as JSON")
     p.add_argument(
         "--workdir", type=Path, help="keep the rendered videos / images here (default: a temp folder)"
@@ -86,10 +93,10 @@ def run(args: argparse.Namespace) -> int:
         duration_s=args.duration,
         video_size=args.video_size,
     )
-    if args.reconstruct and args.truth:
-        raise InputError("--reconstruct scores a model's VAE; it cannot be combined with --truth")
+    if args.reconstruct and (args.truth or args.other_truth):
+        raise InputError("--reconstruct scores a model's VAE; it cannot be combined with --truth / --other-truth")
     pipe = None
-    if not args.truth:
+    if not (args.truth or args.other_truth):
         from audiox.pipeline import AudioX
 
         pipe = AudioX.from_pretrained(
@@ -103,9 +110,11 @@ def run(args: argparse.Namespace) -> int:
         workdir=args.workdir,
         progress=progress,
         reconstruct=args.reconstruct,
+        other_truth=args.other_truth,
     )
     report = replace(
-        report, settings={**report.settings, "model": "truth" if pipe is None else str(args.model or "shipped")}
+        report, settings={**report.settings, "model": report.settings["generator"] if pipe is None
+                          else str(args.model or "shipped")}
     )
     print(report.table())
     if args.json is not None:

@@ -262,6 +262,28 @@ class TruthPipeline:
         return AudioOutput(audio=audio, sample_rate=case.sample_rate, request=request)
 
 
+class OtherTruthPipeline(TruthPipeline):
+    """Answers each case with the ground truth of the next case of its task (the last one with the first): a
+    perfect generator that ignores the instruction, the floor a model must clear to show it follows one."""
+
+    def __init__(self, cases: dict[str, list[BenchCase]]) -> None:
+        super().__init__(cases)
+        short = [task for task, task_cases in cases.items() if len(task_cases) < 2]
+        if short:
+            raise InputError(f"an other-truth run needs >= 2 cases per task; {short} have fewer (raise --num)")
+        self._next = {
+            id(c.request): task_cases[(i + 1) % len(task_cases)]
+            for task_cases in cases.values()
+            for i, c in enumerate(task_cases)
+        }
+
+    def __call__(self, request: GenerationRequest) -> AudioOutput:
+        super().__call__(request)  # refuses requests of other sets
+        other = self._next[id(request)]
+        audio = other.reference[None].expand(request.batch_size, -1, -1).clone()
+        return AudioOutput(audio=audio, sample_rate=other.sample_rate, request=request)
+
+
 class ReconstructionPipeline(TruthPipeline):
     """Answers each case with `pipe.reconstruct` of its ground-truth render (B copies)."""
 
@@ -291,13 +313,17 @@ def run_bench(
     workdir: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
     reconstruct: bool = False,
+    other_truth: bool = False,
 ) -> BenchReport:
     """Build the spec's set at the pipeline's sample rate and window, generate, score. `pipe=None` scores the
     ground truth (`TruthPipeline`) at `sample_rate`; `reconstruct=True` scores the pipeline's VAE
-    reconstructions of the ground truth (`ReconstructionPipeline`) instead of generations. Media go to
+    reconstructions of the ground truth (`ReconstructionPipeline`) instead of generations; `other_truth=True`
+    (no pipeline) answers each case with another case's ground truth (`OtherTruthPipeline`). Media go to
     `workdir` (default: a temporary folder)."""
     if reconstruct and pipe is None:
         raise InputError("a reconstruction run needs a pipeline (its VAE reconstructs the ground truth)")
+    if other_truth and pipe is not None:
+        raise InputError("an other-truth run scores ground-truth renders; it takes no pipeline")
     if pipe is None and sample_rate is None:
         raise InputError("a truth run (no pipeline) needs a sample_rate")
     rate = pipe.sample_rate if pipe is not None else sample_rate
@@ -305,7 +331,7 @@ def run_bench(
     analyser = analyser if analyser is not None else Analyser.trained()
     with tempfile.TemporaryDirectory(prefix="audiox_bench_") as scratch:
         cases = build_bench_set(spec, sample_rate=rate, duration_s=duration, workdir=workdir or scratch)
-        generator = pipe if pipe is not None else TruthPipeline(cases)
+        generator = pipe if pipe is not None else OtherTruthPipeline(cases) if other_truth else TruthPipeline(cases)
         if reconstruct:
             generator = ReconstructionPipeline(cases, pipe)
         tasks = run_cases(generator, cases, analyser, progress=progress)
@@ -318,6 +344,7 @@ def run_bench(
         "duration_s": duration,
         "video_size": spec.video_size,
         "video_fps": spec.video_fps,
-        "generator": "truth" if pipe is None else "reconstruction" if reconstruct else type(pipe).__name__,
+        "generator": ("other truth" if other_truth else "truth") if pipe is None
+        else "reconstruction" if reconstruct else type(pipe).__name__,
     }
     return BenchReport(tasks=tasks, settings=settings)
