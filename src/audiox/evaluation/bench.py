@@ -254,12 +254,21 @@ class TruthPipeline:
         self.sample_rate = self._cases[0].sample_rate
         self.window_s = max(c.request.duration_s for c in self._cases)
 
-    def __call__(self, request: GenerationRequest) -> AudioOutput:
+    def case_of(self, request: GenerationRequest) -> BenchCase:
+        """The case whose request this is (the same object)."""
         case = next((c for c in self._cases if c.request is request), None)
         if case is None:
-            raise InputError("TruthPipeline only answers the requests of the bench set it was built from")
-        audio = case.reference[None].expand(request.batch_size, -1, -1).clone()
-        return AudioOutput(audio=audio, sample_rate=case.sample_rate, request=request)
+            raise InputError(f"{type(self).__name__} only answers the requests of the bench set it was built from")
+        return case
+
+    def __call__(self, request: GenerationRequest) -> AudioOutput:
+        return _answer(request, self.case_of(request))
+
+
+def _answer(request: GenerationRequest, case: BenchCase) -> AudioOutput:
+    """`case`'s ground-truth render as the output for `request` (B copies)."""
+    audio = case.reference[None].expand(request.batch_size, -1, -1).clone()
+    return AudioOutput(audio=audio, sample_rate=case.sample_rate, request=request)
 
 
 class OtherTruthPipeline(TruthPipeline):
@@ -271,17 +280,13 @@ class OtherTruthPipeline(TruthPipeline):
         short = [task for task, task_cases in cases.items() if len(task_cases) < 2]
         if short:
             raise InputError(f"an other-truth run needs >= 2 cases per task; {short} have fewer (raise --num)")
-        self._next = {
-            id(c.request): task_cases[(i + 1) % len(task_cases)]
-            for task_cases in cases.values()
-            for i, c in enumerate(task_cases)
-        }
+        self._tasks = cases
 
     def __call__(self, request: GenerationRequest) -> AudioOutput:
-        super().__call__(request)  # refuses requests of other sets
-        other = self._next[id(request)]
-        audio = other.reference[None].expand(request.batch_size, -1, -1).clone()
-        return AudioOutput(audio=audio, sample_rate=other.sample_rate, request=request)
+        case = self.case_of(request)
+        task_cases = self._tasks[case.task]
+        position = next(i for i, c in enumerate(task_cases) if c is case)
+        return _answer(request, task_cases[(position + 1) % len(task_cases)])
 
 
 class ReconstructionPipeline(TruthPipeline):

@@ -25,8 +25,7 @@ import torch
 
 from audiox.errors import InputError
 from audiox.evaluation.bench_sets import BenchCase
-from audiox.media.audio import fix_channels
-from audiox.training.losses import noised_input_and_target
+from audiox.training.losses import mse_loss, noised_input_and_target
 
 DEFAULT_TIMES = (0.2, 0.4, 0.6, 0.8, 0.95)
 
@@ -55,15 +54,6 @@ class ConditioningGap:
         )
 
 
-def case_latents(pipe, cases: Sequence[BenchCase]) -> torch.Tensor:
-    """The VAE posterior means (B, D, L) of the cases' ground-truth renders (all of one length)."""
-    pretransform = pipe.model.pretransform
-    audio = torch.stack([fix_channels(c.reference.float(), pretransform.io_channels) for c in cases])
-    with torch.no_grad():
-        mean, _ = pretransform.encode_distribution(audio.to(pipe.device))
-    return mean.float()
-
-
 def conditioning_gap(
     pipe, cases: Sequence[BenchCase], *, times: Sequence[float] = DEFAULT_TIMES, seed: int = 0
 ) -> ConditioningGap:
@@ -73,7 +63,7 @@ def conditioning_gap(
     if not times or not all(0.0 < t <= 1.0 for t in times):
         raise InputError(f"noise levels {tuple(times)} must be in (0, 1]")
     model = pipe.model
-    x0 = case_latents(pipe, cases)  # (B, D, L)
+    x0 = pipe.encode(torch.stack([c.reference for c in cases])).float()  # (B, D, L): ground-truth posterior means
     frames = getattr(model.backbone, "num_latent_frames", x0.shape[-1])  # only the MMDiT has a fixed length
     if x0.shape[-1] != frames:
         raise InputError(f"the cases give {x0.shape[-1]} latent frames, the model takes {frames}; "
@@ -89,6 +79,6 @@ def conditioning_gap(
             z, target = noised_input_and_target(model.objective, x0, noise, level)
             for name, context in contexts.items():
                 output = model.backbone(z, level, context).float()
-                totals[name] += float(((output - target) ** 2).mean()) / len(times)
+                totals[name] += float(mse_loss(output, target)) / len(times)
     return ConditioningGap(task=cases[0].task, num_cases=len(cases), loss_own=totals["own"],
                            loss_swapped=totals["swapped"], loss_empty=totals["empty"])

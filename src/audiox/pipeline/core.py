@@ -111,17 +111,22 @@ class AudioX:
             return Defaults("dmd", int(training["dmd_sample_steps"]), 1.0, sigma_max=1.0)
         return Defaults("rf-euler", 50, 6.0, sigma_max=1.0)
 
-    def reconstruct(self, audio: Tensor) -> Tensor:
-        """audio: (B, C, S) at the model's rate -> (B, io_channels, S): the VAE's decoding of the posterior mean
-        (channels fixed like a prompt; windows of any length go through the pretransform's own chunking if
-        configured). What a perfect generator would give after this VAE: its ceiling."""
+    def encode(self, audio: Tensor) -> Tensor:
+        """audio: (B, C, S) at the model's rate -> the VAE posterior mean (B, D, L) on the device, scaled like
+        the latents the sampler works in (channels fixed like a prompt)."""
         if audio.ndim != 3:
             raise InputError(f"{audio.shape=}, expected (B, C, S)")
-        pretransform = self.model.pretransform
-        audio = fix_channels(audio.float(), pretransform.io_channels).to(self.device)
+        audio = fix_channels(audio.float(), self.model.pretransform.io_channels).to(self.device)
         with torch.no_grad():
-            mean, _ = pretransform.encode_distribution(audio)  # (B, D, L)
-            decoded = pretransform.decode(mean)
+            mean, _ = self.model.pretransform.encode_distribution(audio)
+        return mean
+
+    def reconstruct(self, audio: Tensor) -> Tensor:
+        """audio: (B, C, S) at the model's rate -> (B, io_channels, S): the VAE's decoding of the posterior mean
+        (`encode`; windows of any length go through the pretransform's own chunking if configured). What a
+        perfect generator would give after this VAE: its ceiling."""
+        with torch.no_grad():
+            decoded = self.model.pretransform.decode(self.encode(audio))
         decoded = decoded[..., : audio.shape[-1]].float().cpu()
         return torch.nn.functional.pad(decoded, (0, audio.shape[-1] - decoded.shape[-1]))  # (B, C, S)
 
@@ -131,9 +136,8 @@ class AudioX:
         `evaluation.conditioning_gap`. Deterministic in `request.seed`, but the audio prompt's VAE draw is
         not the one a generation with that seed makes (a generation draws its initial noise first)."""
         source = self._inpaint_source(request) if request.inpaint is not None else None
-        prompt = self._window_prompt(request, [], 0, source)
         window = plan_windows(request.duration_s, self.window_s, self.overlap_s)[0]
-        media = WindowMedia(request.prompt_text(), request.visual, request.seconds_start + window.start_s, prompt)
+        media = self._window_media(request, window, self._window_prompt(request, [], 0, source))
         return self._fuse(self._encode(media, 1, torch.Generator().manual_seed(request.seed)))
 
     def generate(self, text: str | None = None, **kwargs) -> AudioOutput:
@@ -212,8 +216,7 @@ class AudioX:
         model, batch = self.model, request.batch_size
         generator = torch.Generator().manual_seed(request.seed + index)
         noise = torch.randn((batch, model.config.model.io_channels, self.num_latent_frames), generator=generator)
-        media = WindowMedia(request.prompt_text(), request.visual, request.seconds_start + window.start_s, prompt)
-        conditions = self._encode(media, batch, generator)
+        conditions = self._encode(self._window_media(request, window, prompt), batch, generator)
         context = self._fuse(conditions)
         negative = None
         if request.negative_text:
@@ -231,6 +234,12 @@ class AudioX:
         with torch.no_grad():
             audio = model.decode(latents.float())  # official: the decoder runs in float32
         return audio[..., : round(window.duration_s * self.sample_rate)]
+
+    @staticmethod
+    def _window_media(request: GenerationRequest, window: Window, prompt: Tensor | None) -> WindowMedia:
+        """What the conditioners read for one window: the text, the video / image from the window's start, the
+        window's audio prompt."""
+        return WindowMedia(request.prompt_text(), request.visual, request.seconds_start + window.start_s, prompt)
 
     def _encode(self, media: WindowMedia, batch: int, generator: torch.Generator) -> dict[str, Condition]:
         """Every conditioner, once per window -> {id: (tokens (B, T, D), mask)} on the device."""
