@@ -366,6 +366,10 @@ def test_cli_truth_run_prints_a_table_and_writes_json(analyser, monkeypatch, tmp
         "continuation",
     ]
     assert data["tasks"][0]["tempo_accuracy"] is None and data["tasks"][0]["category"] == 1.0
+    kinds = data["tasks"][0]["kinds"]  # the truth: every requested kind heard, nothing else
+    assert kinds and all(k["heard"] == k["requested"] > 0 and k["unrequested"] == 0 for k in kinds.values())
+    assert data["tasks"][1]["kinds"] == {} and "kinds heard/requested" in table
+    assert f"t2a: {min(kinds)} 1/1 +0" in table
 
 
 @pytest.mark.parametrize(

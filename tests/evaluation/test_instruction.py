@@ -1,7 +1,7 @@
 import pytest
 
 from audiox.errors import InputError
-from audiox.evaluation.instruction import score_instruction, score_sample
+from audiox.evaluation.instruction import KindTally, score_instruction, score_sample, tally_kinds
 from audiox.synth.labels import EventLabel
 
 
@@ -45,3 +45,15 @@ def test_empty_cases_and_means():
     assert mean.category == 0.5 and mean.num_samples == 2
     with pytest.raises(InputError):
         score_instruction([REF], [REF, REF])
+
+
+def test_kind_tally_counts_samples_not_events():
+    predicted = [[ev("knock", 1.0), ev("tone", 3.0), ev("tone", 5.0)], [ev("bell", 1.0)], []]
+    tally = tally_kinds(predicted, [REF, [ev("bell", 2.0)], [ev("knock", 1.0)]])
+    assert list(tally) == ["bell", "knock", "tone"]
+    assert tally["knock"] == KindTally(requested=2, heard=1, unrequested=0)
+    assert tally["bell"] == KindTally(requested=2, heard=1, unrequested=0)
+    assert tally["tone"] == KindTally(requested=0, heard=0, unrequested=1)
+    assert tally_kinds([], []) == {}
+    with pytest.raises(InputError):
+        tally_kinds([REF], [])

@@ -43,3 +43,24 @@ def test_cache_refuses_random_windows_and_bad_items(tmp_path, built):
         encode_dataset(built.model, manifest_dataset(built.model, TrainConfig(), manifest), tmp_path / "c")
     with pytest.raises(InputError, match="encode-dataset"):
         read_cache_index(tmp_path / "nothing")
+
+
+@pytest.mark.parametrize("silent_rows", [(0, 2), (0, 1, 2), ()])
+def test_silent_prompts_share_one_encode_with_the_same_result(built, silent_rows):
+    from audiox.training.encode_dataset import encode_prompts, prompt_conditioner
+
+    pretransform = prompt_conditioner(built.model).pretransform
+    prompt = torch.randn(3, pretransform.io_channels, 4 * pretransform.downsampling_ratio, generator=torch.Generator().manual_seed(0))
+    prompt[list(silent_rows)] = 0.0
+    silent = torch.tensor([i in silent_rows for i in range(3)])
+    calls = []
+    original = pretransform.encode_distribution
+    pretransform.encode_distribution = lambda audio: calls.append(audio.shape[0]) or original(audio)
+    try:
+        mean, std = encode_prompts(pretransform, prompt, silent)
+    finally:
+        del pretransform.encode_distribution
+    expected = [original(prompt[i : i + 1]) for i in range(3)]
+    torch.testing.assert_close(mean, torch.cat([m for m, _ in expected]))
+    torch.testing.assert_close(std, torch.cat([s for _, s in expected]))
+    assert sum(calls) == 3 - len(silent_rows) + (1 if silent_rows else 0)

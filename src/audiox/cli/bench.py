@@ -117,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
                           else str(args.model or "shipped")}
     )
     print(report.table())
+    if report.kinds_table():
+        print(report.kinds_table())
     if args.json is not None:
         _write_json(args.json, report.to_dict())
     return 0

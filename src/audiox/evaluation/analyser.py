@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from audiox.evaluation.event_classifier import EventClassifier, segment_features, train_event_classifier
-from audiox.evaluation.instruction import InstructionScores, score_instruction
+from audiox.evaluation.instruction import InstructionScores, KindTally, score_instruction, tally_kinds
 from audiox.evaluation.onsets import analyse_spectrum, detect_onsets, detect_segments
 from audiox.evaluation.tonal import estimate_key, estimate_tempo
 from audiox.synth.labels import MusicLabels, SceneLabels
@@ -114,6 +114,7 @@ class EvaluationReport:
     tempo_accuracy_octave: float
     key_accuracy: float
     num_music: int
+    kinds: dict[str, KindTally] = field(default_factory=dict)  # scene items: per-kind tally (`tally_kinds`)
 
     def line(self) -> str:
         parts = []
@@ -164,6 +165,7 @@ def evaluate_items(analyser: Analyser, items: Iterable[dict]) -> EvaluationRepor
         tempo_accuracy_octave=float(np.mean(tempo2)) if tempo2 else float("nan"),
         key_accuracy=float(np.mean(key)) if key else float("nan"),
         num_music=len(key),
+        kinds=tally_kinds(predicted, reference),
     )
 
 

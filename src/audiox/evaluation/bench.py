@@ -7,7 +7,9 @@ sync error in ms (for each video onset, the distance to the nearest audio onset,
 inpaint and continuation -> boundary quality: the log-spectral distance (dB) between the 100 ms before and the
 100 ms after each point where kept and generated audio meet (for continuation: prompt + output), minus the
 same statistic on the ground truth at the same time (`boundary_excess_db`: 0 = as smooth as the truth,
-positive = an audible seam); the spectral-flux peak at the seam is reported the same way.
+positive = an audible seam); the spectral-flux peak at the seam is reported the same way. Scene tasks also
+tally each kind: in how many cases that asked for it it was heard, and in how many it was heard unasked
+(`TaskReport.kinds`, `BenchReport.kinds_table`: which kinds a generator or a VAE gets wrong).
 
     report = run_bench(AudioX.from_pretrained("model/"), BenchSpec(num_per_task=4, steps=25))
     print(report.table())
@@ -26,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -34,6 +36,7 @@ import torch
 from audiox.errors import InputError
 from audiox.evaluation.analyser import Analyser, EvaluationReport, evaluate_items
 from audiox.evaluation.bench_sets import BenchCase, BenchSpec, build_bench_set
+from audiox.evaluation.instruction import KindTally
 from audiox.evaluation.onsets import analyse_spectrum
 from audiox.pipeline.core import AudioOutput
 from audiox.pipeline.request import GenerationRequest
@@ -86,6 +89,7 @@ class TaskReport:
     boundary_excess_db: float = NAN
     boundary_flux_excess_db: float = NAN
     generate_s: float = NAN
+    kinds: dict[str, KindTally] = field(default_factory=dict)  # scene tasks: per requested kind (`tally_kinds`)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -115,6 +119,16 @@ class BenchReport:
             for r in rows
         ]
         return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:]])
+
+    def kinds_table(self) -> str:
+        """Per scene task, each kind as heard/requested cases (+ cases where it was heard unrequested);
+        '' when no task has scenes."""
+        lines = [
+            f"{t.task}: " + "  ".join(f"{k} {c.heard}/{c.requested} +{c.unrequested}" for k, c in t.kinds.items())
+            for t in self.tasks
+            if t.kinds
+        ]
+        return "\n".join(["kinds heard/requested (+heard unrequested):", *lines]) if lines else ""
 
 
 def _cell(value, fmt: str) -> str:
@@ -191,10 +205,11 @@ def score_task(
 ) -> TaskReport:
     """outputs: one (C, S) generated clip per case -> the task's report."""
     report: EvaluationReport = evaluate_items(analyser, _analysis_items(cases, outputs))
-    scores: dict[str, float] = {}
+    scores: dict[str, Any] = {}
     if report.instruction is not None:
         s = report.instruction
         scores.update(category=s.category, count=s.count, order=s.order, timestamp=s.timestamp)
+        scores["kinds"] = report.kinds
     if report.num_videos:
         scores["sync_error_ms"] = report.sync_error_ms
     if report.num_music:

@@ -9,6 +9,9 @@ Per sample (each in [0, 1], averaged over samples by `score_instruction`):
     timestamp  one-to-one matches (same kind, |onset error| <= tolerance_s, closest pairs first)
                divided by max(#reference, #predicted) events, so extra events cost as much as missed ones.
 Events are anything with `.kind` and `.onset_s` (EventLabel, DetectedEvent, ...).
+
+`tally_kinds` says which kinds a generator gets wrong: per kind, how many samples asked for it, in how
+many of those it was heard, and in how many it was heard without being asked for.
 """
 
 from __future__ import annotations
@@ -104,3 +107,30 @@ def score_instruction(
         timestamp=sum(s.timestamp for s in scores) / n,
         num_samples=n,
     )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class KindTally:
+    """One kind over a set of samples: `requested` samples whose reference has it, `heard` of those where it
+    was predicted, `unrequested` samples where it was predicted but not in the reference."""
+
+    requested: int = 0
+    heard: int = 0
+    unrequested: int = 0
+
+
+def tally_kinds(
+    predicted: Sequence[Sequence[EventLike]], reference: Sequence[Sequence[EventLike]]
+) -> dict[str, KindTally]:
+    """{kind: KindTally} over samples (lists aligned by position), kinds sorted by name."""
+    if len(predicted) != len(reference):
+        raise InputError(f"{len(predicted)=} and {len(reference)=} must be equal")
+    counts: dict[str, list[int]] = {}
+    for pred, ref in zip(predicted, reference):
+        pred_kinds, ref_kinds = {e.kind for e in pred}, {e.kind for e in ref}
+        for kind in pred_kinds | ref_kinds:
+            row = counts.setdefault(kind, [0, 0, 0])
+            row[0] += kind in ref_kinds
+            row[1] += kind in ref_kinds and kind in pred_kinds
+            row[2] += kind in pred_kinds and kind not in ref_kinds
+    return {k: KindTally(requested=r, heard=h, unrequested=u) for k, (r, h, u) in sorted(counts.items())}
