@@ -3,9 +3,11 @@
 Tasks: t2a, t2m, v2a, v2m, tv2a, i2a (image-to-audio), inpaint, continuation. Reports Cat/Cnt/Ord/TS
 accuracy (scene tasks), V2A onset sync error in ms (video tasks), tempo and key accuracy (music tasks) and
 the seam of inpainting / continuation (log-spectral distance across the boundary minus the ground truth's,
-dB). `--truth` scores the ground-truth renders instead of a model: the analyser's ceiling; `--reconstruct`
-scores the model's VAE reconstructions of them: the ceiling its VAE sets for the generator; `--other-truth`
-answers each case with another case's ground truth: the floor a model that follows instructions must clear.
+dB); then, per scene task, which requested kinds were heard (heard/requested cases, + cases where a kind was
+heard unasked). `--truth` scores the ground-truth renders instead of a model: the analyser's ceiling;
+`--reconstruct` scores the model's VAE reconstructions of them: the ceiling its VAE sets for the generator;
+`--other-truth` answers each case with another case's ground truth: the floor a model that follows
+instructions must clear.
 
 Examples:
   audiox bench --num 20 --json bench.json                 (the shipped model; the README's table)
