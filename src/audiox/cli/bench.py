@@ -119,8 +119,9 @@ def run(args: argparse.Namespace) -> int:
                           else str(args.model or "shipped")}
     )
     print(report.table())
-    if report.kinds_table():
-        print(report.kinds_table())
+    kinds = report.kinds_table()
+    if kinds:
+        print(kinds)
     if args.json is not None:
         _write_json(args.json, report.to_dict())
     return 0
