@@ -144,3 +144,48 @@ def test_sharpen_encoder_snakes_touches_only_the_first_encoder_blocks():
     rest = [m.alpha for block in layers[3:] for m in block.modules() if isinstance(m, SnakeBeta)]
     rest += [m.alpha for m in pretransform.model.decoder.modules() if isinstance(m, SnakeBeta)]
     assert rest and all(float(a.abs().max()) == 0.0 for a in rest)
+
+
+def test_adversarial_decoder_stage_trains_only_the_decoder_and_keeps_its_discriminator(tmp_path):
+    from audiox.synth.own_training import train_vae_stage
+    from audiox.synth.training_data import build_own_model, synth_training_config
+
+    model, _ = build_own_model("mmdit", seed=0)
+    world = synth_training_config(model).world()
+    recipe = recipe_with(TOY, vae_crop=1280, vae_fft_sizes=(256, 64), decoder_steps=1)
+    train_vae_stage(model, recipe, world, tmp_path, quiet=True, decoder_only=True)  # STFT only: no discriminator
+    assert "discriminator" not in torch.load(tmp_path / "vae_state.pt", weights_only=True)
+    encoder = {k: v.clone() for k, v in model.pretransform.model.encoder.state_dict().items()}
+    decoder = {k: v.clone() for k, v in model.pretransform.model.decoder.state_dict().items()}
+
+    adversarial = recipe_with(recipe, decoder_steps=3, decoder_adversarial=True)
+    train_vae_stage(model, adversarial, world, tmp_path, quiet=True, decoder_only=True)  # continues with a fresh one
+    state = torch.load(tmp_path / "vae_state.pt", weights_only=True)
+    assert state["step"] == 3 and state["discriminator"] and state["discriminator_optimizer"]["state"]
+    log = json.loads((tmp_path / "vae_log.json").read_text())
+    assert len(log) == 3 and "adversarial" not in log[0]
+    assert all(row["feature_matching"] > 0 and row["discriminator"] > 0 for row in log[1:])
+    assert all(torch.equal(v, model.pretransform.model.encoder.state_dict()[k]) for k, v in encoder.items())
+    assert not all(torch.equal(v, model.pretransform.model.decoder.state_dict()[k]) for k, v in decoder.items())
+
+    saved = {k: v.clone() for k, v in state["discriminator"].items()}
+    train_vae_stage(model, recipe_with(adversarial, decoder_steps=4), world, tmp_path, quiet=True, decoder_only=True)
+    resumed = torch.load(tmp_path / "vae_state.pt", weights_only=True)
+    assert not all(torch.equal(resumed["discriminator"][k], saved[k]) for k in saved)
+    # loaded, not fresh: its optimizer has taken the 2 earlier adversarial steps and this one
+    assert {int(s["step"]) for s in resumed["discriminator_optimizer"]["state"].values()} == {3}
+
+
+def test_train_own_cli_switches_the_adversarial_decoder_stage_on_only_when_asked():
+    import argparse
+
+    from audiox.cli.train_own import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    on = parser.parse_args(["--out", "x", "--decoder-steps", "9", "--decoder-adversarial"])
+    off = parser.parse_args(["--out", "x"])
+    assert recipe_with(OwnRecipe(), decoder_steps=on.decoder_steps, decoder_adversarial=on.decoder_adversarial) \
+        == recipe_with(OwnRecipe(), decoder_steps=9, decoder_adversarial=True)
+    assert recipe_with(OwnRecipe(), decoder_adversarial=off.decoder_adversarial) == OwnRecipe()
+    assert OwnRecipe().decoder_adversarial is False

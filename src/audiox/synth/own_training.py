@@ -11,7 +11,9 @@ Stages (each skipped when its output already exists in `out_dir`, so an interrup
   4. dit/     `training.fit.train_diffusion` from that cache (input masking, CFG dropout, EMA) ->
               dit/export/final (a larger `steps` resumes from dit/checkpoints/last.ckpt)
   5. decoder/ the VAE decoder refined alone (encoder frozen, so the latent space stays the one the
-              diffusion model learned) -> decoder/vae.safetensors
+              diffusion model learned; optionally against a waveform discriminator too) ->
+              decoder/vae.safetensors (a larger `decoder_steps` continues it; the shipped model's ran 800,
+              then was continued to 2300)
   6. model/   the exported folder with the refined decoder, in float16, with the sampler defaults of a
               small rectified-flow model (`generation_defaults`) -> out_dir/model, loadable by
               `AudioX.from_pretrained`.
@@ -38,6 +40,9 @@ from audiox.errors import ConfigError
 # and of 6 / 8 at --num 20 with V2A (T2A 25.8 / 24.6 %, V2A 25.7 / 17.7 %); measured on the bench set before its seed
 # fix (`evaluation.bench_sets.BENCH_STREAM`), whose case 0 per task was a training item.
 GENERATION_DEFAULTS = {"sampler": "rf-euler", "steps": 25, "cfg_scale": 6.0, "sigma_max": 1.0}
+# (hinge, feature matching) weights of stage 5's adversarial terms (`OwnRecipe.decoder_adversarial`): the
+# `audiox train-vae` defaults (`training.config.VaeTrainConfig`)
+DECODER_ADVERSARIAL_WEIGHTS = (0.1, 5.0)
 OWN_TASK_WEIGHTS = {
     "T2A": 6.0, "T2M": 2.0, "V2A": 3.0, "V2M": 1.0, "TV2A": 2.0, "TV2M": 1.0, "I2A": 1.0, "INP": 1.0, "CONT": 1.0,
 }
@@ -60,6 +65,9 @@ class OwnRecipe:
     # decoder learned to leave tones out (silence costs less than a slightly wrong pitch).
     vae_fft_sizes: tuple[int, ...] = (512, 256, 128, 64)
     decoder_steps: int = 800  # stage 5: decoder-only refinement after the diffusion stage (0: none)
+    # stage 5 against a multi-scale waveform discriminator too (hinge + feature matching, weights
+    # `DECODER_ADVERSARIAL_WEIGHTS`); see `train_vae_stage`
+    decoder_adversarial: bool = False
     vae_std_bias: float = -6.0  # added to the encoder's log-scale bias at init (see `shrink_posterior_std`)
     vae_probe_weight: float = 1.0  # weight of the latent spectral probe loss (`vae_step_loss`; 0: none)
     vae_encoder_log_alpha: float = 1.0  # snake log-alpha of the first encoder blocks at init (`sharpen_encoder_snakes`)
@@ -98,13 +106,13 @@ def _world_audio(cfg: Any, count: int, *, offset: int) -> torch.Tensor:
 
 def vae_step_loss(pretransform: Any, crops: torch.Tensor, generator: torch.Generator, *,
                   floor: float = 1e-2, fft_sizes: tuple[int, ...] = (2048, 1024, 512, 256, 128),
-                  probe: Any = None, probe_weight: float = 0.0,
-                  encoder: Any = None, decoder: Any = None) -> tuple[torch.Tensor, dict]:
-    """crops: (B, C, S) -> (loss, parts): multi-resolution STFT (`fft_sizes` no longer than the crop, hop
-    n / 4, log-magnitude `floor`, see `training.vae_losses.stft_loss`) + 1e-4 KL through a posterior
-    sample, + `probe_weight`
-    x the `LatentSpectralProbe` error of the posterior means when a probe is given. `encoder` / `decoder`:
-    compiled stand-ins for the pretransform's own modules (same weights)."""
+                  probe: Any = None, probe_weight: float = 0.0, discriminator: Any = None,
+                  encoder: Any = None, decoder: Any = None) -> tuple[torch.Tensor, dict, torch.Tensor]:
+    """crops: (B, C, S) -> (loss, parts, reconstruction (B, C, S)): multi-resolution STFT (`fft_sizes` no
+    longer than the crop, hop n / 4, log-magnitude `floor`, see `training.vae_losses.stft_loss`) + 1e-4 KL
+    through a posterior sample, + `probe_weight` x the `LatentSpectralProbe` error of the posterior means
+    when a probe is given, + the `DECODER_ADVERSARIAL_WEIGHTS` terms of `discriminator` when one is given.
+    `encoder` / `decoder`: compiled stand-ins for the pretransform's own modules (same weights)."""
     from audiox.training.vae_losses import multi_resolution_stft_loss
     from audiox.training.vae_train import reconstruct_with
 
@@ -118,7 +126,13 @@ def vae_step_loss(pretransform: Any, crops: torch.Tensor, generator: torch.Gener
         spectral = probe.loss(mean, crops, sample_rate=OWN_SAMPLE_RATE, hop=pretransform.downsampling_ratio)
         loss = loss + probe_weight * spectral
         parts["probe"] = float(spectral.detach())
-    return loss, parts
+    if discriminator is not None:
+        from audiox.training.vae_losses import adversarial_terms
+
+        hinge, matching = adversarial_terms(discriminator, recon, crops)
+        loss = loss + DECODER_ADVERSARIAL_WEIGHTS[0] * hinge + DECODER_ADVERSARIAL_WEIGHTS[1] * matching
+        parts |= {"adversarial": float(hinge.detach()), "feature_matching": float(matching.detach())}
+    return loss, parts, recon
 
 
 def train_vae_stage(model: Any, recipe: OwnRecipe, world: Any, out: Path, *, quiet: bool = False,
@@ -131,7 +145,10 @@ def train_vae_stage(model: Any, recipe: OwnRecipe, world: Any, out: Path, *, qui
     resumed run is not the same as an uninterrupted one; crops drawn after a restart differ too).
 
     `decoder_only`: stage 5, train only the decoder for `recipe.decoder_steps` (the encoder, hence the
-    latent space the diffusion model learned, stays fixed; no probe)."""
+    latent space the diffusion model learned, stays fixed; no probe). With `recipe.decoder_adversarial`
+    a multi-scale waveform discriminator (seeded, same learning rate and schedule) takes a hinge step after
+    each decoder step and is saved in vae_state.pt; a stage continued from a state without one starts a
+    fresh one (so an STFT-only decoder can be refined further against it)."""
     from tqdm.auto import tqdm
 
     from audiox.training.vae_losses import LatentSpectralProbe
@@ -153,14 +170,18 @@ def train_vae_stage(model: Any, recipe: OwnRecipe, world: Any, out: Path, *, qui
     trained = [p for p in pretransform.parameters() if p.requires_grad]
     trained += list(probe.parameters()) if probe is not None else []
     opt = torch.optim.AdamW(trained, lr=recipe.vae_lr, betas=(0.8, 0.99), weight_decay=1e-3)
-    log, start = _resume_vae(pretransform, opt, out, probe)
+    adversary = _decoder_adversary(pretransform, recipe) if decoder_only and recipe.decoder_adversarial else None
+    log, start = _resume_vae(pretransform, opt, out, probe, adversary)
     if start == 0 and not decoder_only:
         shrink_posterior_std(pretransform, recipe.vae_std_bias)
         sharpen_encoder_snakes(pretransform, recipe.vae_encoder_log_alpha, recipe.vae_encoder_alpha_blocks)
-    for group in opt.param_groups:
-        group["lr"] = group["initial_lr"] = recipe.vae_lr
     remaining = max(1, total - start)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, remaining) / remaining)))
+    scheds = []
+    for optimizer in [opt] + ([adversary[1]] if adversary is not None else []):
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"] = recipe.vae_lr
+        scheds.append(torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, remaining) / remaining))))
     gen = torch.Generator().manual_seed(recipe.seed + 1_000_003 * start)
     pool = _world_audio(world, recipe.vae_pool, offset=10_000_000)  # items the diffusion stage never sees
     encoder, decoder = _maybe_compiled(pretransform, recipe.vae_compile and total - start >= 200)
@@ -170,21 +191,41 @@ def train_vae_stage(model: Any, recipe: OwnRecipe, world: Any, out: Path, *, qui
         rows = torch.randint(0, pool.shape[0], (recipe.vae_batch,), generator=gen)
         starts = torch.randint(0, pool.shape[-1] - recipe.vae_crop + 1, (recipe.vae_batch,), generator=gen)
         crops = torch.stack([pool[r, :, s : s + recipe.vae_crop] for r, s in zip(rows.tolist(), starts.tolist())])
-        loss, parts = vae_step_loss(pretransform, crops, gen, floor=recipe.vae_log_floor,
-                                    fft_sizes=recipe.vae_fft_sizes, probe=probe,
-                                    probe_weight=recipe.vae_probe_weight, encoder=encoder, decoder=decoder)
+        loss, parts, recon = vae_step_loss(
+            pretransform, crops, gen, floor=recipe.vae_log_floor, fft_sizes=recipe.vae_fft_sizes, probe=probe,
+            probe_weight=recipe.vae_probe_weight, discriminator=adversary[0] if adversary else None,
+            encoder=encoder, decoder=decoder)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
         opt.step()
-        sched.step()
+        if adversary is not None:
+            from audiox.training.vae_losses import discriminator_step
+
+            parts["discriminator"] = float(discriminator_step(*adversary, crops, recon))
+        for sched in scheds:
+            sched.step()
         log.append({"step": step, **parts})
         bar.set_postfix(stft=f"{parts['stft']:.3f}", refresh=False)
         if (step + 1) % 100 == 0:
-            _save_vae_state(pretransform, opt, step + 1, log, out, probe)
-    _save_vae_state(pretransform, opt, max(start, total), log, out, probe)
+            _save_vae_state(pretransform, opt, step + 1, log, out, probe, adversary)
+    _save_vae_state(pretransform, opt, max(start, total), log, out, probe, adversary)
     pretransform.eval().requires_grad_(False)
     return save_vae(pretransform, out / "vae.safetensors")
+
+
+def _decoder_adversary(pretransform: Any, recipe: OwnRecipe) -> tuple[Any, Any]:
+    """(discriminator, its AdamW) of stage 5: a `MultiScaleDiscriminator` of the `audiox train-vae` sizes,
+    initialised from `recipe.seed`."""
+    from audiox.training.config import VaeTrainConfig
+    from audiox.training.vae_losses import MultiScaleDiscriminator
+
+    sizes = VaeTrainConfig()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(recipe.seed + 7)
+        disc = MultiScaleDiscriminator(in_channels=pretransform.io_channels, channels=sizes.discriminator_channels,
+                                       num_layers=sizes.discriminator_layers, num_scales=sizes.discriminator_scales)
+    return disc, torch.optim.AdamW(disc.parameters(), lr=recipe.vae_lr, betas=(0.8, 0.99), weight_decay=1e-3)
 
 
 def _maybe_compiled(pretransform: Any, compile_modules: bool) -> tuple[Any, Any]:
@@ -230,22 +271,26 @@ def shrink_posterior_std(pretransform: Any, shift: float) -> None:
     last.bias[half:] += shift
 
 
-def _save_vae_state(pretransform: Any, opt: Any, step: int, log: list, out: Path, probe: Any = None) -> None:
+def _save_vae_state(pretransform: Any, opt: Any, step: int, log: list, out: Path, probe: Any = None,
+                    adversary: tuple[Any, Any] | None = None) -> None:
     import os
 
     tmp = out / "vae_state.pt.tmp"
     state = {"step": step, "model": pretransform.model.state_dict(), "optimizer": opt.state_dict()}
     if probe is not None:
         state["probe"] = probe.state_dict()
+    if adversary is not None:
+        state["discriminator"], state["discriminator_optimizer"] = (m.state_dict() for m in adversary)
     torch.save(state, tmp)
     os.replace(tmp, out / "vae_state.pt")
     (out / "vae_log.json.tmp").write_text(json.dumps(log))
     os.replace(out / "vae_log.json.tmp", out / "vae_log.json")
 
 
-def _resume_vae(pretransform: Any, opt: Any, out: Path, probe: Any = None) -> tuple[list, int]:
-    """(loss log, steps done) of an earlier run in `out`, its weights (probe, optimizer) loaded; ([], 0) if
-    none."""
+def _resume_vae(pretransform: Any, opt: Any, out: Path, probe: Any = None,
+                adversary: tuple[Any, Any] | None = None) -> tuple[list, int]:
+    """(loss log, steps done) of an earlier run in `out`, its weights (probe, optimizer, discriminator if
+    saved) loaded; ([], 0) if none."""
     from safetensors.torch import load_file
 
     log = json.loads((out / "vae_log.json").read_text()) if (out / "vae_log.json").is_file() else []
@@ -257,6 +302,9 @@ def _resume_vae(pretransform: Any, opt: Any, out: Path, probe: Any = None) -> tu
                               "setting; use the same recipe or a new --out")
         if probe is not None:
             probe.load_state_dict(state["probe"], strict=True)
+        if adversary is not None and "discriminator" in state:
+            adversary[0].load_state_dict(state["discriminator"], strict=True)
+            adversary[1].load_state_dict(state["discriminator_optimizer"])
         opt.load_state_dict(state["optimizer"])
         return log[: state["step"]], state["step"]
     if (out / "vae.safetensors").is_file() and log:  # a finished run of an older recipe: weights only

@@ -137,3 +137,22 @@ def feature_matching_loss(real: Sequence[Sequence[Tensor]], fake: Sequence[Seque
     """Mean L1 between discriminator feature maps of real (detached) and generated audio."""
     losses = [F.l1_loss(f, r.detach()) for rs, fs in zip(real, fake) for r, f in zip(rs, fs)]
     return torch.stack(losses).mean()
+
+
+def adversarial_terms(discriminator: nn.Module, fake: Tensor, real: Tensor) -> tuple[Tensor, Tensor]:
+    """Generator-side GAN terms for fake, real: (B, C, S) -> (hinge (), feature matching ()): the
+    discriminator's verdict on `fake` and the L1 between its feature maps of `fake` and `real`."""
+    fake_logits, fake_feats = discriminator(fake)
+    _, real_feats = discriminator(real)
+    return generator_hinge_loss(fake_logits), feature_matching_loss(real_feats, fake_feats)
+
+
+def discriminator_step(discriminator: nn.Module, optimizer: torch.optim.Optimizer, real: Tensor, fake: Tensor) -> Tensor:
+    """One hinge step of the discriminator on real and (detached) fake audio (B, C, S); returns its loss."""
+    real_logits, _ = discriminator(real)
+    fake_logits, _ = discriminator(fake.detach())
+    loss = discriminator_hinge_loss(real_logits, fake_logits)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()

@@ -22,9 +22,8 @@ from audiox.training.config import VaeTrainConfig
 from audiox.training.lightning_module import step_seed
 from audiox.training.vae_losses import (
     MultiScaleDiscriminator,
+    adversarial_terms,
     discriminator_hinge_loss,
-    feature_matching_loss,
-    generator_hinge_loss,
     multi_resolution_stft_loss,
 )
 from audiox.vae import bottleneck
@@ -69,10 +68,7 @@ class VaeTrainingModule(pl.LightningModule):
         losses = {"stft": stft, "kl": kl, "recon": recon}
         total = cfg.stft_weight * stft + cfg.kl_weight * kl
         if self.global_step >= cfg.adversarial_start_step:
-            fake_logits, fake_feats = self.discriminator(recon)
-            _, real_feats = self.discriminator(audio)
-            losses["adversarial"] = generator_hinge_loss(fake_logits)
-            losses["feature_matching"] = feature_matching_loss(real_feats, fake_feats)
+            losses["adversarial"], losses["feature_matching"] = adversarial_terms(self.discriminator, recon, audio)
             total = total + cfg.adversarial_weight * losses["adversarial"]
             total = total + cfg.feature_matching_weight * losses["feature_matching"]
         losses["loss"] = total
