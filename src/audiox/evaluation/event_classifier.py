@@ -106,11 +106,17 @@ class EventClassifier(nn.Module):
         return model
 
 
-def _training_example(kind: str, rng: np.random.Generator, sample_rate: int) -> tuple[np.ndarray, float]:
-    """Features of one isolated event over a random background, and its onset error in seconds."""
+def render_isolated_event(
+    kind: str, rng: np.random.Generator, sample_rate: int, *, lead_s: float | None = None,
+    num_samples: int | None = None,
+) -> tuple[np.ndarray, float, float]:
+    """One event of `kind` (random variation) over a random quiet background: (clip (S,), onset s, duration s).
+    `lead_s`: the onset (default: random in 0.2-0.4 s); `num_samples`: the clip length (default: the
+    event plus 0.4 s; a longer event is cut at the end)."""
     sound = sample_event_sound(kind, rng)
-    lead_s = float(rng.uniform(0.2, 0.4))
-    num_samples = round((lead_s + sound.duration_s + 0.4) * sample_rate)
+    lead_s = float(rng.uniform(0.2, 0.4)) if lead_s is None else lead_s
+    if num_samples is None:
+        num_samples = round((lead_s + sound.duration_s + 0.4) * sample_rate)
     background = BACKGROUNDS[int(rng.integers(len(BACKGROUNDS)))]
     clip = render_background(
         background,
@@ -120,14 +126,20 @@ def _training_example(kind: str, rng: np.random.Generator, sample_rate: int) -> 
         sample_rate,
         1,
     )[0]
-    wave = render_event(sound, sample_rate)
     start = round(lead_s * sample_rate)
+    wave = render_event(sound, sample_rate)[: max(0, num_samples - start)]
     clip[start : start + wave.size] += wave
+    return clip, lead_s, sound.duration_s
+
+
+def _training_example(kind: str, rng: np.random.Generator, sample_rate: int) -> tuple[np.ndarray, float]:
+    """Features of one isolated event over a random background, and its onset error in seconds."""
+    clip, lead_s, duration_s = render_isolated_event(kind, rng, sample_rate)
     spec = analyse_spectrum(clip, sample_rate)
     segments = detect_segments(spec)
     if not segments:
         first = round(lead_s / spec.hop_s)
-        return segment_features(spec, first, first + round(sound.duration_s / spec.hop_s)), 0.0
+        return segment_features(spec, first, first + round(duration_s / spec.hop_s)), 0.0
     seg = min(segments, key=lambda s: abs(s.onset_s - lead_s))
     return segment_features(spec, seg.start, seg.end), seg.onset_s - lead_s
 
