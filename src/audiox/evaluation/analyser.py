@@ -22,7 +22,7 @@ import torch
 
 from audiox.evaluation.event_classifier import EventClassifier, segment_features, train_event_classifier
 from audiox.evaluation.instruction import InstructionScores, KindTally, score_instruction, tally_kinds
-from audiox.evaluation.onsets import analyse_spectrum, detect_onsets, detect_segments
+from audiox.evaluation.onsets import Spectrogram, analyse_spectrum, detect_onsets, detect_segments
 from audiox.evaluation.tonal import estimate_key, estimate_tempo
 from audiox.synth.labels import MusicLabels, SceneLabels
 
@@ -79,7 +79,10 @@ class Analyser:
 
     def detect_events(self, audio, sample_rate: int) -> list[DetectedEvent]:
         """audio: (C, S) or (S,) -> events in time order."""
-        spec = analyse_spectrum(audio, sample_rate)
+        return self.events_in(analyse_spectrum(audio, sample_rate))
+
+    def events_in(self, spec: Spectrogram) -> list[DetectedEvent]:
+        """Events in time order of an `analyse_spectrum` spectrogram."""
         segments = detect_segments(spec, onset_bias_s=float(self.classifier.onset_bias_s))
         if not segments:
             return []

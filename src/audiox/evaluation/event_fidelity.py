@@ -21,7 +21,7 @@ import torch
 
 from audiox.evaluation.analyser import Analyser
 from audiox.evaluation.event_classifier import render_isolated_event
-from audiox.evaluation.onsets import analyse_spectrum
+from audiox.evaluation.onsets import Spectrogram, analyse_spectrum
 from audiox.synth.events import EVENT_KINDS
 
 LEAD_S = 0.5
@@ -47,8 +47,8 @@ class KindFidelity:
                 f"(heard as: {heard})  dB by band group: {bands}")
 
 
-def _heard(analyser: Analyser, audio: np.ndarray, sample_rate: int, onset_s: float) -> str:
-    events = [e for e in analyser.detect_events(audio, sample_rate) if abs(e.onset_s - onset_s) <= MATCH_S]
+def _heard(analyser: Analyser, spec: Spectrogram, onset_s: float) -> str:
+    events = [e for e in analyser.events_in(spec) if abs(e.onset_s - onset_s) <= MATCH_S]
     return min(events, key=lambda e: abs(e.onset_s - onset_s)).kind if events else MISSED
 
 
@@ -69,9 +69,9 @@ def event_fidelity(
                                                               num_samples=num_samples)
             clip = np.clip(clip, -1.0, 1.0).astype(np.float32)
             recon = reconstruct(torch.from_numpy(clip)[None, None])[0].float().mean(dim=0).numpy()  # (S,)
-            clean_right += _heard(analyser, clip, sample_rate, onset_s) == kind
-            heard_as[_heard(analyser, recon, sample_rate, onset_s)] += 1
             clean, rec = analyse_spectrum(clip, sample_rate), analyse_spectrum(recon, sample_rate)
+            clean_right += _heard(analyser, clean, onset_s) == kind
+            heard_as[_heard(analyser, rec, onset_s)] += 1
             start = round(onset_s / clean.hop_s)
             end = max(start + 1, round((onset_s + min(duration_s, 1.0)) / clean.hop_s))
             diffs.append((rec.log_mel[:, start:end] - clean.log_mel[:, start:end]).mean(axis=1))

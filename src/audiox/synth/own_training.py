@@ -40,9 +40,6 @@ from audiox.errors import ConfigError
 # and of 6 / 8 at --num 20 with V2A (T2A 25.8 / 24.6 %, V2A 25.7 / 17.7 %); measured on the bench set before its seed
 # fix (`evaluation.bench_sets.BENCH_STREAM`), whose case 0 per task was a training item.
 GENERATION_DEFAULTS = {"sampler": "rf-euler", "steps": 25, "cfg_scale": 6.0, "sigma_max": 1.0}
-# (hinge, feature matching) weights of stage 5's adversarial terms (`OwnRecipe.decoder_adversarial`): the
-# `audiox train-vae` defaults (`training.config.VaeTrainConfig`)
-DECODER_ADVERSARIAL_WEIGHTS = (0.1, 5.0)
 OWN_TASK_WEIGHTS = {
     "T2A": 6.0, "T2M": 2.0, "V2A": 3.0, "V2M": 1.0, "TV2A": 2.0, "TV2M": 1.0, "I2A": 1.0, "INP": 1.0, "CONT": 1.0,
 }
@@ -65,8 +62,8 @@ class OwnRecipe:
     # decoder learned to leave tones out (silence costs less than a slightly wrong pitch).
     vae_fft_sizes: tuple[int, ...] = (512, 256, 128, 64)
     decoder_steps: int = 800  # stage 5: decoder-only refinement after the diffusion stage (0: none)
-    # stage 5 against a multi-scale waveform discriminator too (hinge + feature matching, weights
-    # `DECODER_ADVERSARIAL_WEIGHTS`); see `train_vae_stage`
+    # stage 5 against a multi-scale waveform discriminator too (hinge + feature matching, with the
+    # `audiox train-vae` sizes and weights of `training.config.VaeTrainConfig`); see `train_vae_stage`
     decoder_adversarial: bool = False
     vae_std_bias: float = -6.0  # added to the encoder's log-scale bias at init (see `shrink_posterior_std`)
     vae_probe_weight: float = 1.0  # weight of the latent spectral probe loss (`vae_step_loss`; 0: none)
@@ -111,7 +108,8 @@ def vae_step_loss(pretransform: Any, crops: torch.Tensor, generator: torch.Gener
     """crops: (B, C, S) -> (loss, parts, reconstruction (B, C, S)): multi-resolution STFT (`fft_sizes` no
     longer than the crop, hop n / 4, log-magnitude `floor`, see `training.vae_losses.stft_loss`) + 1e-4 KL
     through a posterior sample, + `probe_weight` x the `LatentSpectralProbe` error of the posterior means
-    when a probe is given, + the `DECODER_ADVERSARIAL_WEIGHTS` terms of `discriminator` when one is given.
+    when a probe is given, + the adversarial terms of `discriminator` when one is given (weighted as in
+    `training.config.VaeTrainConfig`).
     `encoder` / `decoder`: compiled stand-ins for the pretransform's own modules (same weights)."""
     from audiox.training.vae_losses import multi_resolution_stft_loss
     from audiox.training.vae_train import reconstruct_with
@@ -127,10 +125,12 @@ def vae_step_loss(pretransform: Any, crops: torch.Tensor, generator: torch.Gener
         loss = loss + probe_weight * spectral
         parts["probe"] = float(spectral.detach())
     if discriminator is not None:
+        from audiox.training.config import VaeTrainConfig
         from audiox.training.vae_losses import adversarial_terms
 
+        weights = VaeTrainConfig()
         hinge, matching = adversarial_terms(discriminator, recon, crops)
-        loss = loss + DECODER_ADVERSARIAL_WEIGHTS[0] * hinge + DECODER_ADVERSARIAL_WEIGHTS[1] * matching
+        loss = loss + weights.adversarial_weight * hinge + weights.feature_matching_weight * matching
         parts |= {"adversarial": float(hinge.detach()), "feature_matching": float(matching.detach())}
     return loss, parts, recon
 
@@ -151,7 +151,7 @@ def train_vae_stage(model: Any, recipe: OwnRecipe, world: Any, out: Path, *, qui
     fresh one (so an STFT-only decoder can be refined further against it)."""
     from tqdm.auto import tqdm
 
-    from audiox.training.vae_losses import LatentSpectralProbe
+    from audiox.training.vae_losses import LatentSpectralProbe, discriminator_loss
     from audiox.training.vae_train import save_vae
 
     ratio = model.pretransform.downsampling_ratio
@@ -200,9 +200,12 @@ def train_vae_stage(model: Any, recipe: OwnRecipe, world: Any, out: Path, *, qui
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
         opt.step()
         if adversary is not None:
-            from audiox.training.vae_losses import discriminator_step
-
-            parts["discriminator"] = float(discriminator_step(*adversary, crops, recon))
+            disc, disc_opt = adversary
+            disc_loss = discriminator_loss(disc, crops, recon)
+            disc_opt.zero_grad(set_to_none=True)
+            disc_loss.backward()
+            disc_opt.step()
+            parts["discriminator"] = float(disc_loss.detach())
         for sched in scheds:
             sched.step()
         log.append({"step": step, **parts})

@@ -147,12 +147,9 @@ def adversarial_terms(discriminator: nn.Module, fake: Tensor, real: Tensor) -> t
     return generator_hinge_loss(fake_logits), feature_matching_loss(real_feats, fake_feats)
 
 
-def discriminator_step(discriminator: nn.Module, optimizer: torch.optim.Optimizer, real: Tensor, fake: Tensor) -> Tensor:
-    """One hinge step of the discriminator on real and (detached) fake audio (B, C, S); returns its loss."""
+def discriminator_loss(discriminator: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
+    """The discriminator's hinge loss on real and generated audio (B, C, S); `fake` is detached, so only the
+    discriminator gets gradients."""
     real_logits, _ = discriminator(real)
     fake_logits, _ = discriminator(fake.detach())
-    loss = discriminator_hinge_loss(real_logits, fake_logits)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    return loss.detach()
+    return discriminator_hinge_loss(real_logits, fake_logits)

@@ -23,7 +23,7 @@ from audiox.training.lightning_module import step_seed
 from audiox.training.vae_losses import (
     MultiScaleDiscriminator,
     adversarial_terms,
-    discriminator_hinge_loss,
+    discriminator_loss,
     multi_resolution_stft_loss,
 )
 from audiox.vae import bottleneck
@@ -82,9 +82,7 @@ class VaeTrainingModule(pl.LightningModule):
         gen_opt.zero_grad()
         self.manual_backward(losses["loss"])
         gen_opt.step()
-        real_logits, _ = self.discriminator(audio)
-        fake_logits, _ = self.discriminator(losses["recon"].detach())
-        disc_loss = discriminator_hinge_loss(real_logits, fake_logits)
+        disc_loss = discriminator_loss(self.discriminator, audio, losses["recon"])
         disc_opt.zero_grad()
         self.manual_backward(disc_loss)
         disc_opt.step()
