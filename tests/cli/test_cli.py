@@ -14,7 +14,8 @@ pytestmark = pytest.mark.slow  # each test starts python + torch in a subprocess
 
 
 def audiox(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "audiox.cli.main", *args], capture_output=True, text=True, cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "audiox.cli.main", *args], check=False, capture_output=True,
+                          text=True, cwd=cwd,
                           timeout=300)
 
 

@@ -14,8 +14,10 @@ import torch
 from audiox.errors import InputError
 from audiox.evaluation import bench as bench_module
 from audiox.evaluation.bench import (
+    BenchReport,
     OtherTruthPipeline,
     ReconstructionPipeline,
+    TaskReport,
     TruthPipeline,
     boundary_statistics,
     run_bench,
@@ -30,6 +32,7 @@ from audiox.evaluation.bench_sets import (
     build_bench_set,
     case_generator,
 )
+from audiox.evaluation.instruction import KindTally
 from audiox.media.video import read_video
 from audiox.pipeline import AudioOutput
 from audiox.synth.dataset import SynthConfig, item_generator
@@ -369,7 +372,17 @@ def test_cli_truth_run_prints_a_table_and_writes_json(analyser, monkeypatch, tmp
     kinds = data["tasks"][0]["kinds"]  # the truth: every requested kind heard, nothing else
     assert kinds and all(k["heard"] == k["requested"] > 0 and k["unrequested"] == 0 for k in kinds.values())
     assert data["tasks"][1]["kinds"] == {} and "kinds heard/requested" in table
-    assert f"t2a: {min(kinds)} 1/1 +0" in table
+    requested = sum(k["requested"] for k in kinds.values())
+    assert f"t2a: heard {requested}/{requested} (100 %), 0.00 unrequested per case |" in table
+    assert f"{min(kinds)} 1/1 +0" in table
+
+
+def test_kinds_table_totals_split_missing_from_added_kinds():
+    tallies = {"bell": KindTally(requested=2, heard=1, unrequested=3), "knock": KindTally(requested=2, heard=2)}
+    report = BenchReport(tasks=(TaskReport(task="t2a", num_items=4, kinds=tallies), TaskReport(task="t2m", num_items=4)))
+    lines = report.kinds_table().splitlines()
+    assert lines[1] == "t2a: heard 3/4 (75 %), 0.75 unrequested per case |  bell 1/2 +3  knock 2/2 +0"
+    assert len(lines) == 2  # no line for a task without scenes
 
 
 @pytest.mark.parametrize(

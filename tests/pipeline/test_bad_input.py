@@ -11,15 +11,15 @@ from audiox.pipeline import GenerationRequest
 @pytest.mark.parametrize(
     "fields, error, text",
     [
-        (dict(duration_s=0), InputError, "duration must be > 0"),
-        (dict(steps=0), InputError, "steps must be >= 1"),
-        (dict(cfg_scale=-1.0), InputError, "cfg_scale must be >= 0"),
-        (dict(batch_size=0), InputError, "batch_size must be >= 1"),
-        (dict(task="speech"), InputError, "task must be"),
-        (dict(video="a.mp4", image="b.png"), InputError, "either a video or an image"),
-        (dict(inpaint=(1.0, 2.0)), InputError, "inpaint needs the audio"),
-        (dict(audio="x.wav", inpaint=(2.0, 1.0)), InputError, "0 <= start < end"),
-        (dict(image="x.mp4"), InputError, "not an image file"),
+        ({"duration_s": 0}, InputError, "duration must be > 0"),
+        ({"steps": 0}, InputError, "steps must be >= 1"),
+        ({"cfg_scale": -1.0}, InputError, "cfg_scale must be >= 0"),
+        ({"batch_size": 0}, InputError, "batch_size must be >= 1"),
+        ({"task": "speech"}, InputError, "task must be"),
+        ({"video": "a.mp4", "image": "b.png"}, InputError, "either a video or an image"),
+        ({"inpaint": (1.0, 2.0)}, InputError, "inpaint needs the audio"),
+        ({"audio": "x.wav", "inpaint": (2.0, 1.0)}, InputError, "0 <= start < end"),
+        ({"image": "x.mp4"}, InputError, "not an image file"),
     ],
 )
 def test_bad_requests(fields, error, text):
@@ -31,9 +31,9 @@ def test_bad_requests(fields, error, text):
 @pytest.mark.parametrize(
     "fields, error, text",
     [
-        (dict(text="x", sampler="nope"), InputError, "unknown sampler"),
-        (dict(video="/no/such/clip.mp4"), MediaError, "clip.mp4"),
-        (dict(audio="/no/such/take.wav"), MediaError, "take.wav"),
+        ({"text": "x", "sampler": "nope"}, InputError, "unknown sampler"),
+        ({"video": "/no/such/clip.mp4"}, MediaError, "clip.mp4"),
+        ({"audio": "/no/such/take.wav"}, MediaError, "take.wav"),
     ],
 )
 def test_bad_requests_at_generation(dit_pipe, fields, error, text):

@@ -9,7 +9,6 @@ import torch
 
 from audiox.sampling.run import SamplerSettings, sample_latents
 
-
 SAMPLERS = {"v": ["dpmpp-3m-sde", "k-heun", "euler"], "rectified_flow": ["rf-euler", "dmd"]}
 
 

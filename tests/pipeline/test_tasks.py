@@ -9,14 +9,14 @@ from audiox.pipeline import GenerationRequest
 from tests.tiny_pipelines import FAST
 
 TASKS = {
-    "text-to-audio": lambda m: dict(text="a dog barks"),
-    "text-to-music": lambda m: dict(text="calm piano", task="music"),
-    "video-to-audio": lambda m: dict(video=m["video"]),
-    "video-to-music": lambda m: dict(video=m["video"], task="music"),
-    "text+video-to-audio": lambda m: dict(text="engine", video=m["video"]),
-    "image-to-audio": lambda m: dict(image=m["image"]),
-    "inpainting": lambda m: dict(audio=m["audio"], inpaint=(1.0, 2.0)),
-    "continuation": lambda m: dict(text="piano", audio=m["audio"], task="music"),
+    "text-to-audio": lambda m: {"text": "a dog barks"},
+    "text-to-music": lambda m: {"text": "calm piano", "task": "music"},
+    "video-to-audio": lambda m: {"video": m["video"]},
+    "video-to-music": lambda m: {"video": m["video"], "task": "music"},
+    "text+video-to-audio": lambda m: {"text": "engine", "video": m["video"]},
+    "image-to-audio": lambda m: {"image": m["image"]},
+    "inpainting": lambda m: {"audio": m["audio"], "inpaint": (1.0, 2.0)},
+    "continuation": lambda m: {"text": "piano", "audio": m["audio"], "task": "music"},
 }
 
 

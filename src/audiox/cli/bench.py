@@ -3,8 +3,9 @@
 Tasks: t2a, t2m, v2a, v2m, tv2a, i2a (image-to-audio), inpaint, continuation. Reports Cat/Cnt/Ord/TS
 accuracy (scene tasks), V2A onset sync error in ms (video tasks), tempo and key accuracy (music tasks) and
 the seam of inpainting / continuation (log-spectral distance across the boundary minus the ground truth's,
-dB); then, per scene task, which requested kinds were heard (heard/requested cases, + cases where a kind was
-heard unasked). `--truth` scores the ground-truth renders instead of a model: the analyser's ceiling;
+dB); then, per scene task, the share of requested kinds heard and the unasked kinds heard per case (missing
+kinds and added kinds both lower Cat), and each kind (heard/requested cases, + cases where it was heard
+unasked). `--truth` scores the ground-truth renders instead of a model: the analyser's ceiling;
 `--reconstruct` scores the model's VAE reconstructions of them: the ceiling its VAE sets for the generator;
 `--other-truth` answers each case with another case's ground truth: the floor a model that follows
 instructions must clear.

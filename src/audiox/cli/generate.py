@@ -79,18 +79,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _request_fields(args: argparse.Namespace) -> dict:
-    return dict(
-        negative_text=args.negative, task=args.task, duration_s=args.duration, seconds_start=args.seconds_start,
-        steps=args.steps, cfg_scale=args.cfg_scale, sampler=args.sampler, sigma_min=args.sigma_min,
-        sigma_max=args.sigma_max, seed=args.seed, batch_size=args.batch_size,
-        inpaint=tuple(args.inpaint) if args.inpaint else None,
-    )
+    return {
+        "negative_text": args.negative, "task": args.task, "duration_s": args.duration,
+        "seconds_start": args.seconds_start, "steps": args.steps, "cfg_scale": args.cfg_scale,
+        "sampler": args.sampler, "sigma_min": args.sigma_min, "sigma_max": args.sigma_max, "seed": args.seed,
+        "batch_size": args.batch_size, "inpaint": tuple(args.inpaint) if args.inpaint else None,
+    }
 
 
 def _jobs(args: argparse.Namespace) -> list[tuple[str, dict]]:
     """(output base name, request fields) per input."""
     if args.batch is None:
-        fields = dict(text=args.prompt, video=args.video, image=args.image, audio=args.audio)
+        fields = {"text": args.prompt, "video": args.video, "image": args.image, "audio": args.audio}
         if not any(fields.values()):
             raise InputError("nothing to condition on: give a text prompt, --video, --image or --audio")
         return [(_base_name(args.prompt, args.video or args.image or args.audio), fields)]

@@ -10,7 +10,7 @@ from transformers import CLIPVisionConfig, PreTrainedTokenizerFast, T5Config, T5
 
 from audiox.conditioning.text_t5 import T5TextEncoder
 
-TINY_WORDS = (
+TINY_WORDS = (  # noqa: SIM905 (the word list reads better as one string)
     "a an the and then followed by of in on with music audio sound sounds for video generate general "
     "dog barks rain birds sing bell knock knocks clap whistle engine drum drums tone chirp loud soft "
     "two three four once twice piano guitar bass fast slow happy calm"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-FROZEN = dict(frozen=True, kw_only=True, slots=True)
+FROZEN = {"frozen": True, "kw_only": True, "slots": True}
 
 # --------------------------------------------------------------------------------------------- VAE
 

@@ -121,14 +121,25 @@ class BenchReport:
         return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:]])
 
     def kinds_table(self) -> str:
-        """Per scene task, each kind as heard/requested cases (+ cases where it was heard unrequested);
-        '' when no task has scenes."""
+        """Per scene task, each kind as heard/requested cases (+ cases where it was heard unrequested), after
+        the totals: the share of requested kinds heard and the unrequested kinds heard per case (which of
+        the two keeps Cat down: missing kinds or added ones); '' when no task has scenes."""
         lines = [
-            f"{t.task}: " + "  ".join(f"{k} {c.heard}/{c.requested} +{c.unrequested}" for k, c in t.kinds.items())
+            f"{t.task}: {_kind_totals(t)}  " + "  ".join(f"{k} {c.heard}/{c.requested} +{c.unrequested}"
+                                                     for k, c in t.kinds.items())
             for t in self.tasks
             if t.kinds
         ]
         return "\n".join(["kinds heard/requested (+heard unrequested):", *lines]) if lines else ""
+
+
+def _kind_totals(task: TaskReport) -> str:
+    """'heard 33/50 (66 %), 2.55 unrequested per case' over a task's kind tallies."""
+    heard = sum(c.heard for c in task.kinds.values())
+    requested = sum(c.requested for c in task.kinds.values())
+    unrequested = sum(c.unrequested for c in task.kinds.values())
+    share = f"{100 * heard / requested:.0f} %" if requested else "-"
+    return f"heard {heard}/{requested} ({share}), {unrequested / max(task.num_items, 1):.2f} unrequested per case |"
 
 
 def _cell(value, fmt: str) -> str:
