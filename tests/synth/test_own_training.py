@@ -32,13 +32,14 @@ def test_toy_run_writes_a_loadable_float16_model_and_resumes(tmp_path):
     with safe_open(str(folder / "model.safetensors"), "pt") as f:
         dtypes = {f.get_slice(k).get_dtype() for k in f.keys()}  # noqa: SIM118 (safe_open is not iterable)
     assert dtypes == {"F16"}
-    assert json.loads((folder / "audiox.json").read_text())["generation_defaults"] == GENERATION_DEFAULTS
+    defaults = json.loads((folder / "audiox.json").read_text())["generation_defaults"]
+    assert defaults == GENERATION_DEFAULTS["rectified_flow"]  # the MMDiT trains with rectified flow
     config = json.loads((folder / "config.json").read_text())
     assert config["model"]["pretransform"]["scale"] == pytest.approx(scale)
     assert len(json.loads((tmp_path / "run" / "cache" / "index.json").read_text())["items"]) == 4
 
     pipe = AudioX.from_pretrained(folder)
-    assert pipe.defaults.steps == GENERATION_DEFAULTS["steps"] and pipe.model.pretransform.scale == pytest.approx(scale)
+    assert pipe.defaults.steps == defaults["steps"] and pipe.model.pretransform.scale == pytest.approx(scale)
     out = pipe.generate("a knock", duration_s=1.0, steps=2, seed=0)
     assert out.audio.shape == (1, 1, 16000) and torch.isfinite(out.audio).all()
 
@@ -189,3 +190,19 @@ def test_train_own_cli_switches_the_adversarial_decoder_stage_on_only_when_asked
         == recipe_with(OwnRecipe(), decoder_steps=9, decoder_adversarial=True)
     assert recipe_with(OwnRecipe(), decoder_adversarial=off.decoder_adversarial) == OwnRecipe()
     assert OwnRecipe().decoder_adversarial is False
+
+
+def test_model_folder_gets_the_sampler_defaults_of_its_objective(tmp_path, tiny_model_dir):
+    """A `--backbone dit` run trains with the v objective: its folder must not default to the flow sampler."""
+    from pathlib import Path
+
+    from audiox.pipeline import AudioX
+    from audiox.synth.own_training import _finish_folder
+
+    folder = tmp_path / "dit_model"
+    _finish_folder(Path(tiny_model_dir), folder)
+    defaults = json.loads((folder / "audiox.json").read_text())["generation_defaults"]
+    pipe = AudioX.from_pretrained(folder)
+    assert pipe.model.objective == "v" and defaults == GENERATION_DEFAULTS["v"]
+    out = pipe.generate("a knock", steps=2, seed=0)  # the default sampler runs on this model
+    assert torch.isfinite(out.audio).all()

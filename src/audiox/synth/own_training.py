@@ -39,7 +39,12 @@ from audiox.errors import ConfigError
 # cfg 6: best T2A category of cfg 3 / 4 / 6 / 8 / 12 on `audiox bench --tasks t2a --num 10` (21.8 / 21.5 / 25.9 / 27.8 / 23.4 %),
 # and of 6 / 8 at --num 20 with V2A (T2A 25.8 / 24.6 %, V2A 25.7 / 17.7 %); measured on the bench set before its seed
 # fix (`evaluation.bench_sets.BENCH_STREAM`), whose case 0 per task was a training item.
-GENERATION_DEFAULTS = {"sampler": "rf-euler", "steps": 25, "cfg_scale": 6.0, "sigma_max": 1.0}
+# the own model's sampler defaults (its audiox.json), per diffusion objective: the MMDiT trains with
+# rectified flow, the DiT (`--backbone dit`) with the v objective, which the flow sampler cannot run
+GENERATION_DEFAULTS: dict[str, dict[str, Any]] = {
+    "rectified_flow": {"sampler": "rf-euler", "steps": 25, "cfg_scale": 6.0, "sigma_max": 1.0},
+    "v": {"sampler": "dpmpp-3m-sde", "steps": 25, "cfg_scale": 6.0},
+}
 OWN_TASK_WEIGHTS = {
     "T2A": 6.0, "T2M": 2.0, "V2A": 3.0, "V2M": 1.0, "TV2A": 2.0, "TV2M": 1.0, "I2A": 1.0, "INP": 1.0, "CONT": 1.0,
 }
@@ -439,6 +444,7 @@ def _finish_folder(exported: Path, folder: Path, vae: Path | None = None) -> Non
     from safetensors.torch import load_file
 
     from audiox.checkpoints.convert import write_safetensors_atomic
+    from audiox.config.parse import load_config
 
     if folder.exists():
         shutil.rmtree(folder)
@@ -455,7 +461,8 @@ def _finish_folder(exported: Path, folder: Path, vae: Path | None = None) -> Non
         write_safetensors_atomic({**tensors, **decoder}, weights, metadata)
     options_path = folder / "audiox.json"
     options = json.loads(options_path.read_text()) if options_path.is_file() else {}
-    options["generation_defaults"] = dict(GENERATION_DEFAULTS)
+    objective = load_config(folder / "config.json").model.diffusion.diffusion_objective
+    options["generation_defaults"] = dict(GENERATION_DEFAULTS[objective])
     options_path.write_text(json.dumps(options, indent=2))
 
 
