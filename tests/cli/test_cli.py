@@ -15,8 +15,7 @@ pytestmark = pytest.mark.slow  # each test starts python + torch in a subprocess
 
 def audiox(*args: str, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "audiox.cli.main", *args], check=False, capture_output=True,
-                          text=True, cwd=cwd,
-                          timeout=300)
+                          text=True, cwd=cwd, timeout=300)
 
 
 def test_generate_text_writes_16_bit_wav(tiny_model_dir, tmp_path):

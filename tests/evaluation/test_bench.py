@@ -379,7 +379,8 @@ def test_cli_truth_run_prints_a_table_and_writes_json(analyser, monkeypatch, tmp
 
 def test_kinds_table_totals_split_missing_from_added_kinds():
     tallies = {"bell": KindTally(requested=2, heard=1, unrequested=3), "knock": KindTally(requested=2, heard=2)}
-    report = BenchReport(tasks=(TaskReport(task="t2a", num_items=4, kinds=tallies), TaskReport(task="t2m", num_items=4)))
+    scenes, music = TaskReport(task="t2a", num_items=4, kinds=tallies), TaskReport(task="t2m", num_items=4)
+    report = BenchReport(tasks=(scenes, music))
     lines = report.kinds_table().splitlines()
     assert lines[1] == "t2a: heard 3/4 (75 %), 0.75 unrequested per case |  bell 1/2 +3  knock 2/2 +0"
     assert len(lines) == 2  # no line for a task without scenes

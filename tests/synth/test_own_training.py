@@ -4,6 +4,7 @@ finished stages, and writes a float16 model folder that the pipeline loads with 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -194,8 +195,6 @@ def test_train_own_cli_switches_the_adversarial_decoder_stage_on_only_when_asked
 
 def test_model_folder_gets_the_sampler_defaults_of_its_objective(tmp_path, tiny_model_dir):
     """A `--backbone dit` run trains with the v objective: its folder must not default to the flow sampler."""
-    from pathlib import Path
-
     from audiox.pipeline import AudioX
     from audiox.synth.own_training import _finish_folder
 

@@ -13,8 +13,7 @@ from tests.training.tiny_data import write_tiny_dataset
 
 def audiox(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "audiox.cli.main", *map(str, args)], check=False,
-                          capture_output=True, text=True,
-                          timeout=300)
+                          capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.slow
