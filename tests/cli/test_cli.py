@@ -31,8 +31,8 @@ def test_generate_video_writes_wav_and_muxed_video(tiny_model_dir, media, tmp_pa
     proc = audiox("generate", "--video", str(media["video"]), "--model", str(tiny_model_dir), "--duration", "3",
                   "--steps", "1", "--out-dir", str(tmp_path), "--quiet")
     assert proc.returncode == 0, proc.stderr
-    assert sf.info(tmp_path / "clip.wav").frames == 3 * 2048
-    assert abs(video_duration_s(tmp_path / "clip_audiox.mp4") - 3.0) < 0.2
+    assert sf.info(tmp_path / "clip_v2a.wav").frames == 3 * 2048
+    assert abs(video_duration_s(tmp_path / "clip_v2a.mp4") - 3.0) < 0.2
 
 
 def test_batch_skips_a_bad_input_and_writes_the_rest(tiny_model_dir, media, tmp_path):
@@ -43,8 +43,8 @@ def test_batch_skips_a_bad_input_and_writes_the_rest(tiny_model_dir, media, tmp_
     proc = audiox("generate", "--batch", str(folder), "--model", str(tiny_model_dir), "--duration", "1",
                   "--steps", "1", "--out-dir", str(tmp_path / "outs"), "--no-mux", "--quiet")
     assert proc.returncode == 1
-    assert (tmp_path / "outs" / "a.wav").is_file()
-    assert not (tmp_path / "outs" / "broken.wav").exists()
+    assert (tmp_path / "outs" / "a_v2a.wav").is_file()
+    assert not (tmp_path / "outs" / "broken_v2a.wav").exists()
     assert "broken" in proc.stderr and "skipped" in proc.stderr
 
 

@@ -127,12 +127,10 @@ def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch):
     target = tmp_path / "out.wav"
     target.write_bytes(b"old content")
 
-    def failing_write(file, data, samplerate, **kwargs):
-        with open(file, "wb") as f:
-            f.write(b"RIFF partial")
-        raise OSError("disk full")
+    def failing_write(self, data):
+        raise OSError("disk full")  # the header is already on disk: a partial file
 
-    monkeypatch.setattr(audio_mod.sf, "write", failing_write)
+    monkeypatch.setattr(audio_mod.sf.SoundFile, "write", failing_write)
     with pytest.raises(OSError, match="disk full"):
         write_audio(target, torch.zeros(1, 10), 8000)
     assert target.read_bytes() == b"old content"

@@ -3,10 +3,16 @@
 Without --model the small model shipped in the package is used (16 kHz mono, trained on audiox's synthetic
 world: knocks, claps, bells, whistles, tones, chirps, engines, rain, drums, simple music).
 
+Where files go: `-o FILE` (.wav, .flac or .ogg), else the current folder (or --out-dir), named after the
+input and the task: clip_v2a.wav (+ clip_v2a.mp4 with the new soundtrack), clip_v2m.wav, take_inpaint.wav,
+two_knocks_then_a_bell_t2a.wav. An input file is never overwritten, nor an existing file without
+--overwrite (a default name moves on to _2, _3, ... instead). Every path written is printed with its seed;
+the seed and the request are also stored in the file's comment metadata.
+
 Examples:
   audiox generate "two knocks then a bell" -o out.wav                       (the shipped model)
   audiox generate "a dog barks twice" --model AudioX/ -o dog.wav
-  audiox generate --video clip.mp4 --model AudioX/            (writes clip.wav and clip_audiox.mp4)
+  audiox generate --video clip.mp4 --model AudioX/            (writes clip_v2a.wav and clip_v2a.mp4)
   audiox generate "calm piano" --audio song.wav --model AudioX/             (music continuation)
   audiox generate --audio take.wav --inpaint 2.0 3.5 --model AudioX/        (audio inpainting)
   audiox generate "rain" --batch prompts.txt --out-dir outs/ --model AudioX/
@@ -15,10 +21,13 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import json
 import re
+import secrets
 import sys
 from pathlib import Path
 
+from audiox.cli.outputs import PlannedOutput, plan_outputs
 from audiox.errors import AudioXError, InputError
 
 MEDIA_SUFFIXES = (".mp4", ".mkv", ".mov", ".webm", ".avi", ".jpg", ".jpeg", ".png", ".webp", ".bmp")
@@ -42,10 +51,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sampler", default=None, help="sampler name, e.g. dpmpp-3m-sde, euler, rf-euler, dmd")
     p.add_argument("--sigma-min", type=float, default=None)
     p.add_argument("--sigma-max", type=float, default=None)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=None,
+                   help="random seed, 0 .. 2**64-1 (default: a random one, printed with the output path)")
     p.add_argument("--batch-size", type=int, default=1, help="variations per input")
-    p.add_argument("-o", "--output", type=Path, help="output .wav/.flac (single input)")
-    p.add_argument("--out-dir", type=Path, default=Path("."), help="folder for outputs named after the inputs")
+    p.add_argument("-o", "--output", type=Path, help="output .wav, .flac or .ogg (single input)")
+    p.add_argument("--out-dir", type=Path, default=Path("."),
+                   help="folder for outputs named after the input and task (default: the current folder)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files (never an input)")
     p.add_argument("--batch", type=Path, help="a folder of videos/images, or a text file with one prompt or media path per line")
     p.add_argument("--raw", action="store_true", help="write raw values (no peak normalisation)")
     p.add_argument("--float", dest="float_wav", action="store_true", help="32-bit float WAV instead of 16-bit PCM")
@@ -60,16 +72,19 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output is not None and args.batch is not None:
         raise InputError("-o names one output; with --batch use --out-dir")
-    # every request is validated before the (slow) model load
-    jobs = [(name, GenerationRequest(**_request_fields(args), **fields)) for name, fields in _jobs(args)]
+    seed = args.seed if args.seed is not None else secrets.randbits(32)
+    # every request is validated, and every output path chosen, before the (slow) model load
+    jobs = [(name, GenerationRequest(**_request_fields(args), seed=seed, **fields)) for name, fields in _jobs(args)]
+    plans = plan_outputs(jobs, output=args.output, out_dir=args.out_dir, overwrite=args.overwrite,
+                         mux=not args.no_mux, float_samples=args.float_wav,
+                         protected=(args.batch,) if args.batch is not None else ())
     pipe = AudioX.from_pretrained(args.model, device=args.device, t5=args.t5, synchformer=args.synchformer,
                                   progress=not args.quiet)
     failures = 0
-    for name, request in jobs:
+    for (name, request), plan in zip(jobs, plans):
         try:
-            written = _write(pipe(request), request, args, name)
-            if not args.quiet:
-                print("\n".join(str(p) for p in written))
+            written = _write(pipe(request), request, args, plan)
+            print("\n".join(f"{p}  (seed {request.seed})" for p in written))
         except AudioXError as e:
             if len(jobs) == 1:
                 raise
@@ -82,7 +97,7 @@ def _request_fields(args: argparse.Namespace) -> dict:
     return {
         "negative_text": args.negative, "task": args.task, "duration_s": args.duration,
         "seconds_start": args.seconds_start, "steps": args.steps, "cfg_scale": args.cfg_scale,
-        "sampler": args.sampler, "sigma_min": args.sigma_min, "sigma_max": args.sigma_max, "seed": args.seed,
+        "sampler": args.sampler, "sigma_min": args.sigma_min, "sigma_max": args.sigma_max,
         "batch_size": args.batch_size, "inpaint": tuple(args.inpaint) if args.inpaint else None,
     }
 
@@ -130,20 +145,34 @@ def _base_name(text: str | None, media: Path | None) -> str:
     return slug[:48] or "audiox"
 
 
-def _write(output, request, args: argparse.Namespace, name: str) -> list[Path]:
+def _seed(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seed must be an integer from 0 to 2**64 - 1, got {text!r}") from None
+    if not 0 <= value < 2**64:
+        raise argparse.ArgumentTypeError(f"seed must be an integer from 0 to 2**64 - 1, got {text}")
+    return value
+
+
+def _write(output, request, args: argparse.Namespace, plan: list[PlannedOutput]) -> list[Path]:
     from audiox.media.audio import write_audio
     from audiox.media.video import mux_audio_into_video
 
     written = []
-    suffix = args.output.suffix if args.output else ".wav"
-    for i, audio in enumerate(output.audio):
-        tag = f"_{i}" if len(output.audio) > 1 else ""
-        path = args.output.with_name(f"{args.output.stem}{tag}{suffix}") if args.output else args.out_dir / f"{name}{tag}.wav"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        written.append(write_audio(path, audio, output.sample_rate, normalize=not args.raw,
-                                   sample_format="float" if args.float_wav else "pcm16"))
-        if request.video is not None and not args.no_mux:
-            video_out = path.with_name(f"{path.stem}_audiox.mp4")
-            written.append(mux_audio_into_video(request.video, audio, output.sample_rate, video_out,
+    comment = _provenance(request, args)
+    for audio, planned in zip(output.audio, plan):
+        planned.audio.parent.mkdir(parents=True, exist_ok=True)
+        written.append(write_audio(planned.audio, audio, output.sample_rate, normalize=not args.raw,
+                                   sample_format="float" if args.float_wav else "pcm16", comment=comment))
+        if planned.video is not None:
+            written.append(mux_audio_into_video(request.video, audio, output.sample_rate, planned.video,
                                                 request.seconds_start, request.duration_s))
     return written
+
+
+def _provenance(request, args: argparse.Namespace) -> str:
+    """The request as JSON for the file's metadata, so a result can be reproduced from the file alone."""
+    fields = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(request).items() if v is not None}
+    fields["model"] = str(args.model) if args.model is not None else "shipped"
+    return json.dumps(fields, separators=(",", ":"))

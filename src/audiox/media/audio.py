@@ -23,7 +23,7 @@ from audiox.media.resample import resample
 from audiox.media.timing import seconds_to_samples
 
 SOUNDFILE_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff"})
-WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
+WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
 SAMPLE_FORMATS = ("pcm16", "float")
 PAD_SIDES = ("left", "right")
 
@@ -61,9 +61,16 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a written file gets the usual permissions
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def read_audio(path: str | os.PathLike) -> tuple[torch.Tensor, int]:
@@ -203,34 +210,42 @@ def write_audio(
     *,
     sample_format: str = "pcm16",
     normalize: bool = True,
+    comment: str | None = None,
 ) -> Path:
-    """Write audio: (C, S) float to .wav or .flac atomically; returns the path.
+    """Write audio: (C, S) float to .wav, .flac or .ogg (Vorbis) atomically; returns the path.
 
     `normalize=True` applies `peak_normalize` (official post-processing); `False` writes the raw
-    values (clamped to [-1, 1] for PCM). `sample_format`: "pcm16" (default) or "float" (WAV only).
+    values (clamped to [-1, 1] for PCM). `sample_format`: "pcm16" (default) or "float" (WAV only);
+    OGG is always Vorbis-coded. `comment` goes into the file's metadata (WAV INFO / Vorbis comment).
     """
     path = Path(path)
     file_format = _check_write_args(path, audio, sample_format)
     audio = audio.detach().to("cpu", torch.float32)
     if normalize:
         audio = peak_normalize(audio)
-    if sample_format == "pcm16":
+    if file_format == "OGG":
+        data, subtype = audio.clamp(-1.0, 1.0).numpy(), "VORBIS"
+    elif sample_format == "pcm16":
         data, subtype = to_pcm16(audio).numpy(), "PCM_16"
     else:
         data, subtype = audio.numpy(), "FLOAT"
-    with atomic_output(path) as tmp:
-        sf.write(tmp, data.T, sample_rate, subtype=subtype, format=file_format)  # (S, C)
+    with atomic_output(path) as tmp, sf.SoundFile(tmp, "w", sample_rate, data.shape[0], subtype=subtype,
+                                                  format=file_format) as f:
+        f.software = "audiox"
+        if comment:
+            f.comment = comment
+        f.write(data.T)  # (S, C)
     return path
 
 
 def _check_write_args(path: Path, audio: torch.Tensor, sample_format: str) -> str:
     suffix = path.suffix.lower()
     if suffix not in WRITE_FORMATS:
-        raise InputError(f"{path}: cannot write {suffix or 'files without a suffix'}; use .wav or .flac")
+        raise InputError(f"{path}: cannot write {suffix or 'files without a suffix'}; use one of {', '.join(WRITE_FORMATS)}")
     if sample_format not in SAMPLE_FORMATS:
         raise InputError(f"sample_format={sample_format!r} must be one of {SAMPLE_FORMATS}")
-    if sample_format == "float" and suffix == ".flac":
-        raise InputError(f"{path}: FLAC stores integer samples only; use .wav for float output")
+    if sample_format == "float" and suffix != ".wav":
+        raise InputError(f"{path}: {WRITE_FORMATS.get(suffix, suffix)} stores no float samples; use .wav for float output")
     if audio.ndim != 2 or not torch.is_floating_point(audio):
         raise InputError(f"{audio.shape=} {audio.dtype=}, expected float (C, S)")
     return WRITE_FORMATS[suffix]

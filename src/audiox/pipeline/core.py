@@ -214,7 +214,7 @@ class AudioX:
     ) -> Tensor:
         """(B, C, S_window) audio of one window."""
         model, batch = self.model, request.batch_size
-        generator = torch.Generator().manual_seed(request.seed + index)
+        generator = torch.Generator().manual_seed(request.window_seed(index))
         noise = torch.randn((batch, model.config.model.io_channels, self.num_latent_frames), generator=generator)
         conditions = self._encode(self._window_media(request, window, prompt), batch, generator)
         context = self._fuse(conditions)

@@ -53,7 +53,7 @@ class GenerationRequest:
             (self.task in ("auto", "audio", "music"), f"task must be auto, audio or music, got {self.task!r}"),
             (not (self.video and self.image), "give either a video or an image, not both"),
             (self.inpaint is None or self.audio is not None, "inpaint needs the audio to inpaint (--audio)"),
-            (self.seed >= 0, f"seed must be >= 0, got {self.seed}"),
+            (_is_seed(self.seed), f"seed must be an integer from 0 to 2**64 - 1, got {self.seed!r}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -94,3 +94,14 @@ class GenerationRequest:
 
     def replace(self, **changes) -> GenerationRequest:
         return dataclasses.replace(self, **changes)
+
+    def window_seed(self, index: int) -> int:
+        """The seed of window `index` (long-form generation): seed + index, wrapping within 64 bits."""
+        return (self.seed + index) % SEED_LIMIT
+
+
+SEED_LIMIT = 2**64  # torch.Generator.manual_seed takes 0 .. 2**64 - 1
+
+
+def _is_seed(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < SEED_LIMIT
