@@ -42,6 +42,9 @@ def load_embedder(name: str, path: Path | None, *, device: str = "cpu") -> Embed
 def choose_embedders(metrics: tuple[str, ...], given: tuple[str, ...]) -> dict[str, str]:
     """metric -> the embedder that computes it: the first of METRIC_EMBEDDERS[metric] the user gave,
     else the built-in `events` where it serves the metric, else an InputError saying what to pass."""
+    unknown = [name for name in given if name not in EMBEDDERS]
+    if unknown:
+        raise InputError(f"--embedder {unknown[0]}: unknown; choose from {', '.join(EMBEDDERS)}")
     chosen = {}
     for metric in metrics:
         candidates = METRIC_EMBEDDERS[metric]
