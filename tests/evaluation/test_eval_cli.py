@@ -24,8 +24,15 @@ def _small_events_embedder(monkeypatch, analyser):
 
 def _render(folder, seed: int, count: int, duration_s: float = 2.0) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    cfg = SynthConfig(seed=seed, sample_rate=RATE, channels=1, duration_s=duration_s, video_fps=0,
-                      with_image=False, music_prob=0.0)
+    cfg = SynthConfig(
+        seed=seed,
+        sample_rate=RATE,
+        channels=1,
+        duration_s=duration_s,
+        video_fps=0,
+        with_image=False,
+        music_prob=0.0,
+    )
     for i in range(count):
         sf.write(folder / f"clip{i}.wav", render_item(cfg, i)["audio"].numpy().T, RATE)
 
@@ -46,22 +53,44 @@ def _eval(*args, capsys):
 
 def test_eval_writes_table_and_json(folders, tmp_path, capsys):
     out = tmp_path / "r.json"
-    code, text, err = _eval("--gen", folders / "gen", "--ref", folders / "ref", "--json", out,
-                            "--cache-dir", tmp_path / "cache", capsys=capsys)
+    code, text, err = _eval(
+        "--gen",
+        folders / "gen",
+        "--ref",
+        folders / "ref",
+        "--json",
+        out,
+        "--cache-dir",
+        tmp_path / "cache",
+        capsys=capsys,
+    )
     assert code == 0, err
     report = json.loads(out.read_text())
     assert set(report["metrics"]) == {"fad", "fd", "kl_softmax", "kl_sigmoid", "is"}
     assert all(m["embedder"] == "events" and m["value"] > 0 for m in report["metrics"].values())
     assert 1.0 <= report["metrics"]["is"]["value"] <= 10.0
     assert report["embedders"]["events"]["sha256"] and report["embedders"]["events"]["sample_rate"] == RATE
-    assert report["counts"] | {"cache_hits": 0} == {"generated": 4, "reference": 4, "paired": 4,
-                                                    "cache_hits": 0, "cache_misses": 8}
+    assert report["counts"] | {"cache_hits": 0} == {
+        "generated": 4,
+        "reference": 4,
+        "paired": 4,
+        "cache_hits": 0,
+        "cache_misses": 8,
+    }
     assert "FAD" in text and "KL (softmax)" in text and "events" in text
 
 
 def test_a_folder_against_itself_scores_zero(folders, capsys):
-    code, _, err = _eval("--gen", folders / "ref", "--ref", folders / "ref", "--no-cache", "--json",
-                         folders / "self.json", capsys=capsys)
+    code, _, err = _eval(
+        "--gen",
+        folders / "ref",
+        "--ref",
+        folders / "ref",
+        "--no-cache",
+        "--json",
+        folders / "self.json",
+        capsys=capsys,
+    )
     assert code == 0, err
     metrics = json.loads((folders / "self.json").read_text())["metrics"]
     for name in ("fad", "fd", "kl_softmax", "kl_sigmoid"):
@@ -93,8 +122,17 @@ def test_fd_of_embedding_arrays(tmp_path, capsys):
     a, b = rng.standard_normal((30, 5)), rng.standard_normal((40, 5)) + 0.3
     np.save(tmp_path / "a.npy", a)
     np.save(tmp_path / "b.npy", b)
-    code, text, err = _eval("--gen-embeddings", tmp_path / "a.npy", "--ref-embeddings", tmp_path / "b.npy",
-                            "--metrics", "fd", "--json", tmp_path / "fd.json", capsys=capsys)
+    code, text, err = _eval(
+        "--gen-embeddings",
+        tmp_path / "a.npy",
+        "--ref-embeddings",
+        tmp_path / "b.npy",
+        "--metrics",
+        "fd",
+        "--json",
+        tmp_path / "fd.json",
+        capsys=capsys,
+    )
     assert code == 0, err
     value = json.loads((tmp_path / "fd.json").read_text())["metrics"]["fd"]["value"]
     assert value == pytest.approx(frechet_distance(a, b), rel=1e-12)
@@ -115,8 +153,17 @@ def test_unmatched_names_are_listed(folders, tmp_path, capsys):
     (gen / "clip1.wav").rename(gen / "extra.wav")
     code, _, err = _eval("--gen", gen, "--ref", folders / "ref", "--no-cache", capsys=capsys)
     _one_line_error(code, err, "InputError", "extra", "clip1", "clip3", "--allow-unmatched")
-    code, _, err = _eval("--gen", gen, "--ref", folders / "ref", "--no-cache", "--allow-unmatched",
-                         "--json", tmp_path / "r.json", capsys=capsys)
+    code, _, err = _eval(
+        "--gen",
+        gen,
+        "--ref",
+        folders / "ref",
+        "--no-cache",
+        "--allow-unmatched",
+        "--json",
+        tmp_path / "r.json",
+        capsys=capsys,
+    )
     assert code == 0, err
     assert json.loads((tmp_path / "r.json").read_text())["metrics"]["kl_softmax"]["count"] == "2 pairs"
 
@@ -127,7 +174,9 @@ def test_silent_and_corrupt_files_are_refused(folders, tmp_path, capsys):
     sf.write(gen / "clip2.wav", np.zeros(RATE), RATE)
     code, _, err = _eval("--gen", gen, "--ref", folders / "ref", "--no-cache", capsys=capsys)
     _one_line_error(code, err, "MediaError", "clip2.wav", "silent", "--allow-silent")
-    code, _, err = _eval("--gen", gen, "--ref", folders / "ref", "--no-cache", "--allow-silent", capsys=capsys)
+    code, _, err = _eval(
+        "--gen", gen, "--ref", folders / "ref", "--no-cache", "--allow-silent", capsys=capsys
+    )
     assert code == 0, err
     (gen / "clip2.wav").write_bytes(b"RIFF" + b"\x00" * 100)
     code, _, err = _eval("--gen", gen, "--ref", folders / "ref", "--no-cache", capsys=capsys)
@@ -148,7 +197,9 @@ def test_silent_and_corrupt_files_are_refused(folders, tmp_path, capsys):
 def test_bad_arguments(folders, tmp_path, capsys, args, needles):
     (tmp_path / "c.json").write_text("{}")
     args = [a.replace("c.json", str(tmp_path / "c.json")) for a in args]
-    code, _, err = _eval("--gen", folders / "gen", "--ref", folders / "ref", "--no-cache", *args, capsys=capsys)
+    code, _, err = _eval(
+        "--gen", folders / "gen", "--ref", folders / "ref", "--no-cache", *args, capsys=capsys
+    )
     _one_line_error(code, err, *needles)
 
 

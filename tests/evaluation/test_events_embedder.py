@@ -16,7 +16,9 @@ def test_outputs_and_kind(analyser):
     rng = np.random.default_rng(5)
     hits = 0
     for kind in EVENT_KINDS:
-        clip, _, _ = render_isolated_event(kind, rng, EVENTS_SAMPLE_RATE, num_samples=int(2.5 * EVENTS_SAMPLE_RATE))
+        clip, _, _ = render_isolated_event(
+            kind, rng, EVENTS_SAMPLE_RATE, num_samples=int(2.5 * EVENTS_SAMPLE_RATE)
+        )
         out = embedder.embed(torch.from_numpy(clip.astype(np.float32)))
         assert out["frames"].shape == (2, 152) and out["clip"].shape == (152 + len(EVENT_KINDS),)
         assert out["logits"].shape == (len(EVENT_KINDS),) and np.all(np.isfinite(out["clip"]))

@@ -57,7 +57,9 @@ def test_is_matches_torch_reference(n, splits):
     logits = 4 * np.random.default_rng(n).standard_normal((n, 11))
     score = inception_score(logits, splits=splits, seed=2020)
     mean, std = _torch_is(logits, splits, 2020)
-    assert score.mean == pytest.approx(mean, rel=1e-9) and score.std == pytest.approx(std, rel=1e-9, abs=1e-12)
+    assert score.mean == pytest.approx(mean, rel=1e-9) and score.std == pytest.approx(
+        std, rel=1e-9, abs=1e-12
+    )
 
 
 def test_is_bounds():
