@@ -1,4 +1,4 @@
-"""The audio files of an evaluation: found in folders, matched by name, read once as mono.
+"""The audio files of an evaluation: found in folders, matched by name, read and checked.
 
 A file's name is its path under the folder without the suffix (`dog/001.wav` -> `dog/001`), so a
 generated `x.flac` pairs with a reference `x.wav`. Paired metrics (KL, CLAP with captions) need every
@@ -66,15 +66,17 @@ def match_names(generated: dict[str, Path], reference: dict[str, Path]) -> list[
     return sorted(generated)
 
 
-def read_mono(path: Path, *, allow_silent: bool = False) -> tuple[torch.Tensor, int]:
-    """(S,) float32 channel mean and the file's sample rate; a MediaError for digital silence."""
+def read_channels(path: Path, *, allow_silent: bool = False) -> tuple[torch.Tensor, int]:
+    """(C, S) float32 and the file's sample rate; a MediaError for digital silence or NaNs."""
     audio, sample_rate = read_audio(path)
-    mono = audio.mean(dim=0)
-    if not allow_silent and float(mono.abs().max()) < SILENCE_PEAK:
-        raise MediaError(
-            f"{path}: silent (peak below -100 dBFS), its embeddings would mean nothing; "
-            "remove it or pass --allow-silent to score it as it is"
-        )
-    if not torch.isfinite(mono).all():
+    if not torch.isfinite(audio).all():
         raise MediaError(f"{path}: contains NaN or inf samples; re-export it")
-    return mono, sample_rate
+    if not allow_silent and float(audio.abs().max()) < SILENCE_PEAK:
+        raise MediaError(f"{path}: silent (peak below -100 dBFS), its embeddings would mean nothing; "
+                         "remove it or pass --allow-silent to score it as it is")
+    return audio, sample_rate
+
+
+def to_mono(audio: torch.Tensor, how: str) -> torch.Tensor:
+    """audio: (C, S) -> (S,): the channel "mean", or the "first" channel (the PANNs evaluation's way)."""
+    return audio[0] if how == "first" else audio.mean(dim=0)

@@ -53,8 +53,8 @@ class EvalReport:
         lines.insert(1, "  ".join("-" * w for w in widths))
         c = self.counts
         if "cache_hits" in c:
-            lines.append(f"files: {c['generated']} generated, {c['reference']} reference, {c['paired']} paired; "
-                         f"embedding cache: {c['cache_hits']} hits, {c['cache_misses']} misses")
+            lines.append(f"files: {c['generated']} generated, {c['reference']} reference, {c['paired']} "
+                         f"paired; embedding cache: {c['cache_hits']} hits, {c['cache_misses']} misses")
         for info in self.embedders:
             source = info.checkpoint or "built in"
             lines.append(f"embedder {info.name}: {source} sha256 {info.sha256[:16]} at {info.sample_rate} Hz")

@@ -3,8 +3,8 @@
     report = run_eval(EvalRequest(generated=Path("gen"), reference=Path("ref")))
     print(report.table())
 
-Each file is read once, as the mean of its channels, resampled to each embedder's rate, embedded, and
-the outputs cached per file content and embedder (`embedding_cache.py`). Metrics: `metrics/`.
+Each file is read at most once, made mono the embedder's way (`info.mono`), resampled to its rate,
+embedded, and the outputs cached per file content and embedder (`embedding_cache.py`). Metrics: `metrics/`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 from audiox.errors import InputError
 from audiox.evaluation.embedders import METRICS, Embedder, choose_embedders, load_embedder
 from audiox.evaluation.embedding_cache import EmbeddingCache, audio_sha256
-from audiox.evaluation.eval_files import find_audio, match_names, read_mono
+from audiox.evaluation.eval_files import find_audio, match_names, read_channels, to_mono
 from audiox.evaluation.eval_report import EvalReport, MetricResult
 from audiox.evaluation.metrics import clap_score, frechet_distance, inception_score, paired_kl
 from audiox.media.resample import resample
@@ -87,12 +87,13 @@ def embed_files(
     """embedder name -> file name -> outputs; each file read at most once, only on a cache miss."""
     found: dict[str, Outputs] = {e.info.name: {} for e in embedders}
     for i, (name, path) in enumerate(files.items()):
-        digest, mono = audio_sha256(path), None
+        digest, audio = audio_sha256(path), None
         for embedder in embedders:
             outputs = cache.load(embedder.info, digest)
             if outputs is None:
-                if mono is None:
-                    mono, rate = read_mono(path, allow_silent=allow_silent)
+                if audio is None:
+                    audio, rate = read_channels(path, allow_silent=allow_silent)
+                mono = to_mono(audio, embedder.info.mono)
                 outputs = embedder.embed(resample(mono, rate, embedder.info.sample_rate))
                 cache.store(embedder.info, digest, outputs)
             found[embedder.info.name][name] = outputs

@@ -7,7 +7,8 @@ their captions, the captions as a prompt list for `audiox generate --batch` and 
 
 A file's name is the one `audiox generate` gives a text prompt's output (the caption's slug: lower case,
 runs of other characters -> _, at most 48 characters; then `_t2a`), so the generated files match the
-truth by name; items whose name repeats an earlier one are skipped. Renders are mono at the shipped model's rate (16 kHz) and window (10 s).
+truth by name; items whose name repeats an earlier one are skipped. Renders are mono at the shipped
+model's rate (16 kHz) and window (10 s).
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ def write_world_set(out: Path, *, num: int, seed: int, sample_rate: int, duratio
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--num", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1000, help="world seed (the model trained on seed 0)")

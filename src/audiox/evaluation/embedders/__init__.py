@@ -16,6 +16,7 @@ from audiox.evaluation.embedders.base import Embedder, EmbedderInfo
 # name -> (module under audiox.evaluation.embedders, loader function taking (path | None, device))
 EMBEDDERS = {
     "events": ("events", "load_events"),
+    "panns": ("panns", "load_panns"),
 }
 
 # metric -> embedders that serve it, the paper's convention first; `events` is the fallback when the

@@ -30,10 +30,11 @@ class EmbedderInfo:
     checkpoint: str | None  # the file the weights came from; None for a built-in model
     sha256: str
     version: int  # bump when the preprocessing or outputs change, so cached embeddings are not reused
+    mono: str = "mean"  # how a multichannel file becomes mono: "mean" of the channels or the "first"
 
     @property
     def cache_key(self) -> str:
-        return f"{self.name}-v{self.version}-{self.sha256[:16]}"
+        return f"{self.name}-v{self.version}-{self.mono}-{self.sha256[:16]}"
 
     def to_dict(self) -> dict:
         return {
@@ -49,7 +50,7 @@ class Embedder(Protocol):
     info: EmbedderInfo
 
     def embed(self, audio: torch.Tensor) -> dict[str, np.ndarray]:
-        """audio: (S,) float32 mono at `info.sample_rate` -> named outputs (see the module docstring)."""
+        """audio: (S,) float32 mono (`info.mono`) at `info.sample_rate` -> named outputs (see above)."""
         ...
 
 
