@@ -17,6 +17,7 @@ from audiox.evaluation.embedders.base import Embedder, EmbedderInfo
 EMBEDDERS = {
     "events": ("events", "load_events"),
     "panns": ("panns", "load_panns"),
+    "vggish": ("vggish", "load_vggish"),
 }
 
 # metric -> embedders that serve it, the paper's convention first; `events` is the fallback when the
