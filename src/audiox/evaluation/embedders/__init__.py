@@ -18,6 +18,7 @@ EMBEDDERS = {
     "events": ("events", "load_events"),
     "panns": ("panns", "load_panns"),
     "vggish": ("vggish", "load_vggish"),
+    "clap": ("clap", "load_clap"),
 }
 
 # metric -> embedders that serve it, the paper's convention first; `events` is the fallback when the
