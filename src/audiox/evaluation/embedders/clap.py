@@ -2,8 +2,9 @@
 
 Weights: a LAION-CLAP folder in Hugging Face layout, downloaded once, e.g.
 huggingface.co/laion/clap-htsat-unfused or laion/larger_clap_general: config.json, model.safetensors
-(or pytorch_model.bin), the preprocessor config and the RoBERTa tokenizer files. The model is built from config.json and its weights loaded strictly by
-audiox's loader (transformers' own `from_pretrained` would fill missing weights with random values).
+(or pytorch_model.bin), the preprocessor config and the RoBERTa tokenizer files. The model is built
+from config.json and its weights loaded strictly by audiox's loader (transformers' own `from_pretrained`
+would fill missing weights with random values).
 Audio: 48 kHz mono, cut to the first 10 s (the extractor's random crop of longer clips is replaced by a
 deterministic one), then the folder's feature extractor -> "audio": (D,) unit-norm projected embedding.
 Text: `embed_text` -> (N, D) unit-norm projected embeddings.
