@@ -159,61 +159,40 @@ def _metric_rows(metric: str, embedder: Embedder, sides: _Sides, request: EvalRe
     return [MetricResult(metric="clap", value=score.mean, embedder=name, count=f"{n_gen} clips")]
 
 
+def _paired_names(gen_files: dict[str, Path], ref_files: dict[str, Path], request: EvalRequest) -> list[str]:
+    if not ref_files:
+        return []
+    if not request.allow_unmatched:
+        return match_names(gen_files, ref_files)
+    paired = sorted(set(gen_files) & set(ref_files))
+    if not paired and "kl" in request.metrics:
+        raise InputError("--metrics kl pairs files by name, and no name is in both folders")
+    return paired
+
+
 def run_eval(request: EvalRequest, *, progress: Callable[[str], None] | None = None) -> EvalReport:
     """Embed the files (cached), then compute each requested metric with its embedder."""
     _check(request)
     chosen = choose_embedders(request.metrics, tuple(request.embedders))
     gen_files = find_audio(request.generated, role="gen")
     ref_files = find_audio(request.reference, role="ref") if request.reference is not None else {}
-    if ref_files:
-        paired = (
-            sorted(set(gen_files) & set(ref_files))
-            if request.allow_unmatched
-            else match_names(gen_files, ref_files)
-        )
-        if not paired and "kl" in request.metrics:
-            raise InputError("--metrics kl pairs files by name, and no name is in both folders")
-    else:
-        paired = []
-    embedders = {
-        n: load_embedder(n, request.embedders.get(n), device=request.device)
-        for n in sorted(set(chosen.values()))
-    }
-    ref_users = sorted({chosen[m] for m in request.metrics if m in REFERENCE_METRICS})
-    cache = EmbeddingCache(request.cache_dir)
+    paired = _paired_names(gen_files, ref_files, request)
+    names = sorted(set(chosen.values()))
+    embedders = {n: load_embedder(n, request.embedders.get(n), device=request.device) for n in names}
+    ref_users = [embedders[n] for n in sorted({chosen[m] for m in request.metrics if m in REFERENCE_METRICS})]
+    cache, silent = EmbeddingCache(request.cache_dir), request.allow_silent
     sides = _Sides(
-        gen=embed_files(
-            gen_files, list(embedders.values()), cache, allow_silent=request.allow_silent, progress=progress
-        ),
-        ref=embed_files(
-            ref_files,
-            [embedders[n] for n in ref_users],
-            cache,
-            allow_silent=request.allow_silent,
-            progress=progress,
-        ),
-        gen_names=sorted(gen_files),
-        ref_names=sorted(ref_files),
-        paired=paired,
+        gen=embed_files(gen_files, list(embedders.values()), cache, allow_silent=silent, progress=progress),
+        ref=embed_files(ref_files, ref_users, cache, allow_silent=silent, progress=progress),
+        gen_names=sorted(gen_files), ref_names=sorted(ref_files), paired=paired,
     )
     rows = [row for m in request.metrics for row in _metric_rows(m, embedders[chosen[m]], sides, request)]
-    return EvalReport(
-        results=tuple(rows),
-        embedders=tuple(e.info for e in embedders.values()),
-        counts={
-            "generated": len(gen_files),
-            "reference": len(ref_files),
-            "paired": len(paired),
-            "cache_hits": cache.hits,
-            "cache_misses": cache.misses,
-        },
-        settings={
-            "generated": str(request.generated),
-            "reference": str(request.reference),
-            "metrics": list(request.metrics),
-            "is_splits": request.is_splits,
-        },
-    )
+    counts = {"generated": len(gen_files), "reference": len(ref_files), "paired": len(paired),
+              "cache_hits": cache.hits, "cache_misses": cache.misses}
+    settings = {"generated": str(request.generated), "reference": str(request.reference),
+                "metrics": list(request.metrics), "is_splits": request.is_splits}
+    return EvalReport(results=tuple(rows), embedders=tuple(e.info for e in embedders.values()), counts=counts,
+                      settings=settings)
 
 
 def eval_embedding_files(generated: Path, reference: Path, metrics: tuple[str, ...]) -> EvalReport:
