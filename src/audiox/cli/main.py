@@ -11,6 +11,7 @@ from audiox.errors import AudioXError
 VERBS = {
     "generate": "Generate audio or music from text, video, image and/or audio",
     "bench": "Benchmark a model on fixed-seed synthetic test sets (Cat/Cnt/Ord/TS, sync, tempo/key, seams)",
+    "eval": "Score generated audio: FAD, FD, KL, IS, CLAP score (local embedders, cached embeddings)",
     "conformance": "Run golden-vector cases against this implementation",
     "train": "Train or fine-tune a diffusion model with PyTorch Lightning (input masking, CFG dropout, EMA)",
     "train-own": "Train audiox's own small model on the synthetic world (the recipe of the shipped model)",
