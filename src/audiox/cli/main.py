@@ -13,6 +13,7 @@ VERBS = {
     "bench": "Benchmark a model on fixed-seed synthetic test sets (Cat/Cnt/Ord/TS, sync, tempo/key, seams)",
     "conformance": "Run golden-vector cases against this implementation",
     "train": "Train or fine-tune a diffusion model with PyTorch Lightning (input masking, CFG dropout, EMA)",
+    "distill": "Distil a model into a few-step student (DMD + diffusion discriminator, AudioX-Turbo's recipe)",
     "train-own": "Train audiox's own small model on the synthetic world (the recipe of the shipped model)",
     "train-vae": "Train the Oobleck VAE (multi-resolution STFT + adversarial losses)",
     "encode-dataset": "Pre-encode a manifest's VAE latents and text/video features to a cache",

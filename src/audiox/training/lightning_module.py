@@ -141,15 +141,22 @@ def diffusion_loss_for_batch(
 ) -> Tensor:
     """The training loss of one collated batch, raw or cached (see the module docstring); draws only
     from `generator`."""
+    x0, context = target_and_context(model, batch, cfg.masking, generator)
+    return loss_from_context(model, x0, context, batch["padding_mask"], cfg, generator)
+
+
+def target_and_context(
+    model: DiffusionModel, batch: Mapping[str, Any], masking: InputMaskingConfig, generator: torch.Generator
+) -> tuple[Tensor, Tensor]:
+    """Steps 1-3 before CFG dropout: x0 (B, C, L) and the input-masked context (B, N, D) of a raw or
+    cached batch (gradients reach the context's trainable layers; wrap in no_grad where they must not)."""
     if is_cached_batch(batch):
         x0 = sample_posterior(model.pretransform, batch["latent_mean"], batch["latent_std"], generator)
-        masks = draw_input_masks(batch, cfg.masking, generator)
-        context = cached_context(model, batch, masks, generator, text_replacement=cfg.masking.text_replacement)
-    else:
-        x0 = encode_target(model, batch["audio"], generator)  # (B, C, L)
-        masked, _ = mask_inputs(dict(batch), cfg.masking, generator)
-        context = fused_context(model, masked, generator)  # (B, N, D)
-    return loss_from_context(model, x0, context, batch["padding_mask"], cfg, generator)
+        masks = draw_input_masks(batch, masking, generator)
+        return x0, cached_context(model, batch, masks, generator, text_replacement=masking.text_replacement)
+    x0 = encode_target(model, batch["audio"], generator)  # (B, C, L)
+    masked, _ = mask_inputs(dict(batch), masking, generator)
+    return x0, fused_context(model, masked, generator)  # (B, N, D)
 
 
 def loss_from_context(
