@@ -7,6 +7,8 @@ S = 1 + L sequence, N context tokens, D width.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -94,14 +96,24 @@ class ContinuousMMDiTTransformer(nn.Module):
 
     def forward(self, x: torch.Tensor, *, time_token: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         """x: (B, L, C_in), time_token: (B, 1, D), context: (B, N, mm_token_dim) -> (B, 1+L, C_out)."""
+        return self.block_outputs(x, time_token=time_token, context=context, depths=(len(self.layers),))[0]
+
+    def block_outputs(
+        self, x: torch.Tensor, *, time_token: torch.Tensor, context: torch.Tensor, depths: Sequence[int]
+    ) -> list[torch.Tensor]:
+        """`project_out` of the hidden states after the first d blocks, for each d in `depths` (ascending,
+        1..depth), from one pass: [(B, 1+L, C_out)] (DMD discriminator features; `forward` is the full depth)."""
         h = torch.cat((time_token, self.project_in(x)), dim=1)  # (B, S, D)
         cond = self.project_mm_tokens(context)  # (B, S, D)
         # The RoPE table is recomputed per call (never a buffer), so a model built on `meta` and then
         # materialised by loading a checkpoint has no uninitialised state.
         cos, sin = adjacent_rope_table(self.seq_len, self.head_dim, device=h.device)  # (S, E/2)
-        for layer in self.layers:
+        outs = []
+        for depth, layer in enumerate(self.layers[: max(depths)], start=1):
             h = layer(h, cond, cos, sin, time_token)
-        return self.project_out(h)
+            if depth in depths:
+                outs.append(self.project_out(h))
+        return outs
 
 
 class MMDiffusionTransformer(BackboneStem):
@@ -150,6 +162,13 @@ class MMDiffusionTransformer(BackboneStem):
     def forward(self, x: torch.Tensor, t: torch.Tensor, cross_attn_cond: torch.Tensor) -> torch.Tensor:
         """x: (B, C, L) with L = latent_seq_len - 1, t: (B,), cross_attn_cond: (B, num_mm_tokens,
         mm_token_dim) -> (B, C, L)."""
+        return self.block_outputs(x, t, cross_attn_cond, (len(self.transformer.layers),))[0]
+
+    def block_outputs(
+        self, x: torch.Tensor, t: torch.Tensor, cross_attn_cond: torch.Tensor, depths: Sequence[int]
+    ) -> list[torch.Tensor]:
+        """The output head applied after the first d blocks, for each d in `depths`: [(B, C, L)] (the last
+        entry of the full depth is `forward`'s output). Inputs as `forward`."""
         self.check_inputs(x, t, cross_attn_cond, self.mm_token_dim)
         if x.shape[2] != self.num_latent_frames:
             raise InputError(
@@ -161,8 +180,8 @@ class MMDiffusionTransformer(BackboneStem):
                 f"{tuple(cross_attn_cond.shape)=}: the MMDiT needs {self.num_mm_tokens} context tokens"
             )
         time_token = self.embed_timestep(t)[:, None]  # (B, 1, D)
-        out = self.transformer(self.pre(x), time_token=time_token, context=cross_attn_cond)  # (B, S, C)
-        return self.post(out)
+        outs = self.transformer.block_outputs(self.pre(x), time_token=time_token, context=cross_attn_cond, depths=depths)
+        return [self.post(out) for out in outs]  # (B, C, L) each
 
 
 @torch.no_grad()

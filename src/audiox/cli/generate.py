@@ -16,6 +16,7 @@ Examples:
   audiox generate "calm piano" --audio song.wav --model AudioX/             (music continuation)
   audiox generate --audio take.wav --inpaint 2.0 3.5 --model AudioX/        (audio inpainting)
   audiox generate "rain" --batch prompts.txt --out-dir outs/ --model AudioX/
+  audiox generate "a new sound" --model AudioX/ --lora runs/lora/export/final/adapter.safetensors:0.8
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("prompt", nargs="?", default=None, help="text prompt (optional with --video/--image/--audio)")
     p.add_argument("--model", type=Path, help="model folder: config.json + model.ckpt/model.safetensors (+ vae.ckpt, "
                    "synchformer_state_dict.pth, t5-base/); default: the small model shipped in the package")
+    p.add_argument("--lora", action="append", default=[], metavar="ADAPTER[:SCALE]",
+                   help="merge a LoRA adapter (`audiox train --lora`) into --model, scaled (default 1); repeatable")
     p.add_argument("--video", type=Path, help="video to score (video-to-audio / video-to-music)")
     p.add_argument("--image", type=Path, help="still image (image-to-audio)")
     p.add_argument("--audio", type=Path, help="audio to continue, or to inpaint with --inpaint")
@@ -79,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
                          mux=not args.no_mux, float_samples=args.float_wav,
                          protected=(args.batch,) if args.batch is not None else ())
     pipe = AudioX.from_pretrained(args.model, device=args.device, t5=args.t5, synchformer=args.synchformer,
-                                  progress=not args.quiet)
+                                  progress=not args.quiet, lora=args.lora)
     failures = 0
     for (name, request), plan in zip(jobs, plans):
         try:
@@ -175,4 +178,6 @@ def _provenance(request, args: argparse.Namespace) -> str:
     """The request as JSON for the file's metadata, so a result can be reproduced from the file alone."""
     fields = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(request).items() if v is not None}
     fields["model"] = str(args.model) if args.model is not None else "shipped"
+    if args.lora:
+        fields["lora"] = list(args.lora)
     return json.dumps(fields, separators=(",", ":"))

@@ -14,6 +14,7 @@ VERBS = {
     "eval": "Score generated audio: FAD, FD, KL, IS, CLAP score (local embedders, cached embeddings)",
     "conformance": "Run golden-vector cases against this implementation",
     "train": "Train or fine-tune a diffusion model with PyTorch Lightning (input masking, CFG dropout, EMA)",
+    "distill": "Distil a model into a few-step student (DMD + diffusion discriminator, AudioX-Turbo's recipe)",
     "train-own": "Train audiox's own small model on the synthetic world (the recipe of the shipped model)",
     "train-vae": "Train the Oobleck VAE (multi-resolution STFT + adversarial losses)",
     "encode-dataset": "Pre-encode a manifest's VAE latents and text/video features to a cache",

@@ -11,7 +11,7 @@ model's own sampler defaults (`generation_defaults`: sampler, steps, cfg_scale[,
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from audiox.checkpoints.convert import write_safetensors_atomic
 from audiox.checkpoints.keys import to_internal, to_official
 from audiox.checkpoints.local_models import WEIGHT_FILES as CLIP_WEIGHT_FILES
 from audiox.checkpoints.local_models import find_clip, find_t5
+from audiox.checkpoints.lora import apply_adapters
 from audiox.checkpoints.materialize import build_on_meta, load_and_materialize
 from audiox.checkpoints.read import read_checkpoint
 from audiox.conditioning.sync import CHECKPOINT_PREFIX as SYNCHFORMER_PREFIX
@@ -73,9 +74,11 @@ def load_pipeline(
     t5: str | Path | None = None,
     synchformer: str | Path | None = None,
     progress: bool = False,
+    lora: Sequence[str | Path | tuple[str | Path, float]] = (),
 ) -> AudioX:
     """Build the model from `path/config.json` (None: the shipped own model, `default_model_dir()`), load
-    every weight strictly, return the pipeline."""
+    every weight strictly, merge the LoRA adapters of `lora` ("FILE", "FILE:SCALE" or (FILE, SCALE); each
+    checked against this base, `checkpoints.lora`), return the pipeline."""
     folder = default_model_dir() if path is None else Path(path)
     if not folder.is_dir():
         raise CheckpointError(f"{folder}: model folder not found; pass a folder with config.json and model weights")
@@ -87,6 +90,8 @@ def load_pipeline(
         folder,
         cfg_name=str(folder / "config.json"),
     )
+    if lora:
+        apply_adapters(model.backbone, list(lora))
     defaults = Defaults(**options["generation_defaults"]) if "generation_defaults" in options else None
     return AudioX(
         model, synchformer=_synchformer(cfg, folder, synchformer, options), device=device, dtype=dtype,

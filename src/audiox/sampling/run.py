@@ -4,7 +4,8 @@
 e.g. `functools.partial(model.velocity, context=..., cfg_scale=...)`). For the `v` objective it is wrapped
 into a k-diffusion denoiser over a polyexponential sigma schedule (official `sample_k`); for
 `rectified_flow` the sampler is the Euler flow solver (official `sample_rf`, which ignores the sampler
-name) or the Turbo 4-step DMD sampler.
+name) or the Turbo 4-step DMD sampler (which also runs a DMD student of a `v` teacher, through the flow
+view of its network, `diffusion.denoiser.flow_velocity`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from audiox.diffusion.denoiser import rf_velocity, v_denoiser
+from audiox.diffusion.denoiser import flow_velocity, v_denoiser
 from audiox.errors import InputError
 from audiox.sampling import SAMPLERS
 from audiox.sampling.k_solvers import Callback
@@ -44,7 +45,7 @@ class SamplerSettings:
             raise InputError(f"unknown sampler {name!r}; choose one of {', '.join(SAMPLERS)}")
         if objective == "rectified_flow" and name not in FLOW_SAMPLERS:
             name = "rf-euler"  # official quirk: sample_rf deletes sampler_type and always runs Euler
-        if objective == "v" and name in FLOW_SAMPLERS:
+        if objective == "v" and name == "rf-euler":
             raise InputError(f"sampler {name!r} is for rectified-flow models; this model uses the v objective")
         if self.steps < 1:
             raise InputError(f"steps must be >= 1, got {self.steps}")
@@ -82,8 +83,10 @@ def sample_latents(
     grid = sampling_grid(objective, sampler, settings).to(noise.device)
     fn = SAMPLERS[sampler]
     kwargs = _optional_kwargs(fn, settings=settings, step_noise=step_noise, generator=generator)
-    if objective == "rectified_flow":
-        velocity = rf_velocity(net) if keep is None else _inpaint_velocity(rf_velocity(net), noise, *keep)
+    if objective == "rectified_flow" or sampler == "dmd":
+        # a DMD student distilled from a v teacher keeps the v parameterisation: it runs in the flow view
+        velocity = flow_velocity(net, objective)
+        velocity = velocity if keep is None else _inpaint_velocity(velocity, noise, *keep)
         out = fn(velocity, noise, grid, callback=callback, disable_progress=not progress, **kwargs)
     else:
         denoise = v_denoiser(net) if keep is None else _inpaint_denoiser(v_denoiser(net), noise, *keep)

@@ -234,10 +234,12 @@ def train_diffusion(
     export_options: dict[str, Any] | None = None,
     synchformer: Any = None,
     callbacks: Sequence[pl.Callback] = (),
+    base_model: str = "",
 ) -> TrainResult:
     """Train `model` (a DiffusionModel) on `data` (a manifest, records, or an encode-dataset cache folder);
     checkpoints, logs, demos and the exported model folder (`out_dir/export/final`) go under `out_dir`.
-    `resume`: a Lightning checkpoint to continue."""
+    `resume`: a Lightning checkpoint to continue. `base_model`: the fine-tuned folder (recorded in a LoRA
+    run's adapter file)."""
     from audiox.training.callbacks import DemoCallback, ExportCallback
     from audiox.training.lightning_module import DiffusionTrainingModule
 
@@ -246,7 +248,7 @@ def train_diffusion(
     module = DiffusionTrainingModule(model, cfg)
     own: list[pl.Callback] = [
         ExportCallback(out / "export", every_n_steps=cfg.run.export_every_n_steps, options=export_options or {},
-                       synchformer=synchformer)
+                       synchformer=synchformer, base_model=base_model)
     ]
     if cfg.demo.every_n_steps > 0:
         own.append(DemoCallback(out / "demos", cfg.demo, demo_batch(dataset, cfg.demo.num_demos), cfg.run.seed))
