@@ -437,6 +437,32 @@ def train_own_model(out_dir: str | Path, recipe: OwnRecipe = OwnRecipe(), *, qui
     return folder
 
 
+def export_checkpoint(model_dir: str | Path, checkpoint: str | Path, folder: str | Path) -> Path:
+    """A model folder from a diffusion-stage checkpoint of a run: `model_dir` (a finished folder of the same
+    run: config, VAE, encoders, options) with the checkpoint's trained weights and its EMA backbone, in
+    float16. For measuring a run at its intermediate steps (`benchmarks/own_curve.py`)."""
+    import shutil
+
+    from audiox.pipeline import AudioX
+    from audiox.pipeline.load import save_pipeline
+    from audiox.synth.training_data import to_storage_dtype
+
+    pipe = AudioX.from_pretrained(model_dir)
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+    model_state = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.")}
+    pipe.model.load_state_dict(model_state, strict=True)
+    ema = {k[len("ema.ema_model."):]: v for k, v in state.items() if k.startswith("ema.ema_model.")}
+    if ema:
+        pipe.model.backbone.load_state_dict(ema, strict=True)
+    folder = Path(folder)
+    if folder.exists():
+        shutil.rmtree(folder)
+    options = json.loads((Path(model_dir) / "audiox.json").read_text())
+    save_pipeline(pipe, folder, options=options)
+    to_storage_dtype(str(folder))
+    return folder
+
+
 def import_vae(model_dir: Path, out: Path) -> Path:
     """Write the VAE of a model folder (`pretransform.model.*` of its weights, its config's pretransform
     scale) as this run's out/vae.safetensors and out/latent_scale.json; returns the weights path. Stages
