@@ -38,7 +38,6 @@ def files(out: str) -> dict[str, str]:
     }
 
 
-@pytest.mark.slow  # loads the shipped model (~2 s) to count its parameters
 def test_info_without_a_model_describes_the_shipped_model(capsys):
     code, out, _ = info(capsys)
     assert code == 0 and "(the shipped model)" in out
@@ -57,6 +56,7 @@ def test_info_on_a_train_export_folder(capsys, dit_pipe, tiny_model_dir):
     assert "missing" not in states.values()
 
 
+@pytest.mark.slow  # builds the own model's real weights (~9 M parameters)
 def test_info_on_a_train_own_folder(capsys, tmp_path):
     """`audiox train-own` writes a float16 own-model folder with its own T5 and generation defaults."""
     from types import SimpleNamespace

@@ -99,53 +99,59 @@ def _generate(pipe: AudioX) -> torch.Tensor:
     return pipe.generate("bell", duration_s=1.0, steps=1, seed=3).audio
 
 
+@pytest.fixture(scope="module")
+def expected(dit_pipe) -> torch.Tensor:
+    """What the tiny model generates when loaded right."""
+    return _generate(dit_pipe)
+
+
 @pytest.mark.parametrize(
     "repo_id", ["HKUSTAudio/AudioX", MAF, "HKUSTAudio/AudioX-MAF-MMDiT", "HKUSTAudio/AudioX-Turbo"]
 )
 def test_official_repo_loads_from_the_cache_by_its_id(
-    repo_id, layouts, encoders_in_cache, tiny_turbo_config, no_network, dit_pipe
+    repo_id, layouts, encoders_in_cache, tiny_turbo_config, no_network, expected
 ):
     for rid, files in layouts[repo_id].items():
         add_repo(encoders_in_cache, rid, files)
     pipe = AudioX.from_pretrained(repo_id)
-    assert torch.equal(_generate(pipe), _generate(dit_pipe))
+    assert torch.equal(_generate(pipe), expected)
     assert (pipe.synchformer is not None) == (repo_id != "HKUSTAudio/AudioX")
     assert no_network == []
 
 
 def test_turbo_release_downloaded_to_a_local_folder_loads(
-    layouts, encoders_in_cache, tiny_turbo_config, tmp_path, no_network, dit_pipe
+    layouts, encoders_in_cache, tiny_turbo_config, tmp_path, no_network, expected
 ):
     """`hf download HKUSTAudio/AudioX-Turbo --local-dir X`: subfolders, no config.json."""
     folder = tmp_path / "AudioX-Turbo"
     for name, source in layouts["HKUSTAudio/AudioX-Turbo"]["HKUSTAudio/AudioX-Turbo"].items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(source, folder / name)
-    assert torch.equal(_generate(AudioX.from_pretrained(str(folder))), _generate(dit_pipe))
+    assert torch.equal(_generate(AudioX.from_pretrained(str(folder))), expected)
 
 
-def test_revision_picks_that_snapshot(layouts, encoders_in_cache, no_network, dit_pipe, tmp_path):
+def test_revision_picks_that_snapshot(layouts, encoders_in_cache, no_network, expected, tmp_path):
     broken = {**layouts[MAF][MAF], "model.ckpt": b"not a checkpoint"}
     main_snapshot = add_repo(encoders_in_cache, MAF, broken)  # main: a broken file
     snapshot = add_repo(encoders_in_cache, MAF, layouts[MAF][MAF], revision="v1")
-    assert torch.equal(_generate(AudioX.from_pretrained(f"{MAF}@v1")), _generate(dit_pipe))
-    assert torch.equal(_generate(AudioX.from_pretrained(f"{MAF}@{snapshot.name}")), _generate(dit_pipe))
+    assert torch.equal(_generate(AudioX.from_pretrained(f"{MAF}@v1")), expected)
+    assert torch.equal(_generate(AudioX.from_pretrained(f"{MAF}@{snapshot.name}")), expected)
     with pytest.raises(CheckpointError, match=f"snapshots/{main_snapshot.name}/model.ckpt: "):
         AudioX.from_pretrained(MAF)  # no revision: main
 
 
-def test_any_repo_in_the_audiox_folder_layout(tiny_model_dir, hf_cache, no_network, dit_pipe):
+def test_any_repo_in_the_audiox_folder_layout(tiny_model_dir, hf_cache, no_network, expected):
     add_repo(hf_cache, "someone/tiny-audiox", {"": tiny_model_dir})
-    assert torch.equal(_generate(AudioX.from_pretrained("someone/tiny-audiox")), _generate(dit_pipe))
+    assert torch.equal(_generate(AudioX.from_pretrained("someone/tiny-audiox")), expected)
 
 
 def test_an_existing_local_folder_wins_over_the_hub_id(
-    tiny_model_dir, hf_cache, no_network, monkeypatch, tmp_path, dit_pipe
+    tiny_model_dir, hf_cache, no_network, monkeypatch, tmp_path, expected
 ):
     add_repo(hf_cache, MAF, {"config.json": "{not json"})
     monkeypatch.chdir(tmp_path)
     shutil.copytree(tiny_model_dir, tmp_path / MAF)
-    assert torch.equal(_generate(AudioX.from_pretrained(MAF)), _generate(dit_pipe))
+    assert torch.equal(_generate(AudioX.from_pretrained(MAF)), expected)
 
 
 @pytest.mark.parametrize(
@@ -207,7 +213,7 @@ def test_offline_mode_refuses_a_download(hf_cache, no_network, monkeypatch):
 
 
 def test_download_fetches_the_published_files_into_the_cache(
-    layouts, tiny_model_dir, hf_cache, monkeypatch, dit_pipe
+    layouts, tiny_model_dir, hf_cache, monkeypatch, expected
 ):
     """`download=True`: huggingface_hub's downloader is called with the layout's files and the cache in use
     (here a fake remote copies the files in; the real one writes the same cache layout)."""
@@ -227,7 +233,7 @@ def test_download_fetches_the_published_files_into_the_cache(
     real = huggingface_hub.snapshot_download
     monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
     pipe = AudioX.from_pretrained("HKUSTAudio/AudioX-MAF-MMDiT", download=True)
-    assert torch.equal(_generate(pipe), _generate(dit_pipe)) and pipe.synchformer is not None
+    assert torch.equal(_generate(pipe), expected) and pipe.synchformer is not None
     assert [(c[0], c[2]) for c in calls] == [
         ("HKUSTAudio/AudioX-MAF-MMDiT", hf_cache),
         (MAF, hf_cache),
@@ -259,3 +265,29 @@ def test_cli_missing_hub_model_is_one_stderr_line(hf_cache, no_network, tmp_path
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "hf download HKUSTAudio/AudioX-MAF" in err and "--download" in err
     assert not (tmp_path / "x.wav").exists() and no_network == []
+
+
+def test_offline_mode_with_everything_cached_loads(
+    layouts, encoders_in_cache, no_network, monkeypatch, expected
+):
+    """`--download` asks for nothing when the files are there, so HF_HUB_OFFLINE=1 does not get in the way."""
+    add_repo(encoders_in_cache, MAF, layouts[MAF][MAF])
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert torch.equal(_generate(AudioX.from_pretrained(MAF, download=True)), expected)
+    assert no_network == []
+
+
+@pytest.mark.slow  # imports lightning
+def test_fine_tuning_starts_from_a_hub_id(layouts, encoders_in_cache, no_network, dit_pipe, tiny_model_dir):
+    """`audiox train --init HKUSTAudio/AudioX-MAF`: the model, its audiox.json options and its Synchformer."""
+    pytest.importorskip("lightning")
+    import json
+
+    from audiox.training.fit import build_training_model
+
+    add_repo(encoders_in_cache, MAF, layouts[MAF][MAF])
+    built = build_training_model(init=MAF)
+    assert built.options == json.loads((tiny_model_dir / "audiox.json").read_text())
+    assert built.synchformer is not None
+    weights = dit_pipe.model.state_dict()
+    assert all(torch.equal(v, weights[k]) for k, v in built.model.state_dict().items())
