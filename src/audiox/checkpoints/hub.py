@@ -86,8 +86,7 @@ def download_files(ref: RepoRef, patterns: Sequence[str], environ: Mapping[str, 
     if is_offline(environ):
         raise CheckpointError(
             f"{ref}: HF_HUB_OFFLINE is set, so nothing is downloaded; unset it, or on a machine with "
-            "internet "
-            f"run `{command}` and copy the Hugging Face cache here"
+            f"internet run `{command}` and copy the Hugging Face cache here"
         )
     cache = cache_dirs(environ)[0]
     try:

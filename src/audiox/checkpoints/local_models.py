@@ -145,7 +145,6 @@ def _not_found_message(model: LocalModel, searched: list[str], local_dir: str | 
     return (
         f"{model.label} {names} not found offline {where}; searched: {', '.join(searched)}; "
         f"on a machine with internet run `hf download {model.repo_id} {' '.join(model.fetch_files)}` and "
-        "copy its "
-        f"Hugging Face cache (~/.cache/huggingface/hub) here (or set HF_HOME / HF_HUB_CACHE to it), "
+        "copy its Hugging Face cache (~/.cache/huggingface/hub) here (or set HF_HOME / HF_HUB_CACHE to it), "
         f"or pass {model.flag} DIR with the model files"
     )

@@ -128,8 +128,7 @@ def find_model_files(source: str | Path, *, download: bool = False, need_weights
     if ref is None:
         raise CheckpointError(
             f"{source}: model folder not found, and not a Hugging Face repo id (owner/name[@revision]); "
-            "pass a "
-            "folder with config.json and model weights, or a repo id such as HKUSTAudio/AudioX-MAF"
+            "pass a folder with config.json and model weights, or a repo id such as HKUSTAudio/AudioX-MAF"
         )
     return hub_model_files(ref, download=download, need_weights=need_weights)
 
