@@ -12,6 +12,7 @@ the seed and the request are also stored in the file's comment metadata.
 Examples:
   audiox generate "two knocks then a bell" -o out.wav                       (the shipped model)
   audiox generate "a dog barks twice" --model AudioX/ -o dog.wav
+  audiox generate "a dog barks" --model HKUSTAudio/AudioX-MAF --download    (fetched once into the HF cache)
   audiox generate --video clip.mp4 --model AudioX/            (writes clip_v2a.wav and clip_v2a.mp4)
   audiox generate "calm piano" --audio song.wav --model AudioX/             (music continuation)
   audiox generate --audio take.wav --inpaint 2.0 3.5 --model AudioX/        (audio inpainting)
@@ -28,6 +29,7 @@ import secrets
 import sys
 from pathlib import Path
 
+from audiox.cli.model_arg import MODEL_HELP, add_download_argument
 from audiox.cli.outputs import PlannedOutput, plan_outputs
 from audiox.errors import AudioXError, InputError
 
@@ -37,8 +39,8 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("prompt", nargs="?", default=None, help="text prompt (optional with --video/--image/--audio)")
-    p.add_argument("--model", type=Path, help="model folder: config.json + model.ckpt/model.safetensors (+ vae.ckpt, "
-                   "synchformer_state_dict.pth, t5-base/); default: the small model shipped in the package")
+    p.add_argument("--model", help=f"{MODEL_HELP}; default: the small model shipped in the package")
+    add_download_argument(p)
     p.add_argument("--lora", action="append", default=[], metavar="ADAPTER[:SCALE]",
                    help="merge a LoRA adapter (`audiox train --lora`) into --model, scaled (default 1); repeatable")
     p.add_argument("--video", type=Path, help="video to score (video-to-audio / video-to-music)")
@@ -82,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
                          mux=not args.no_mux, float_samples=args.float_wav,
                          protected=(args.batch,) if args.batch is not None else ())
     pipe = AudioX.from_pretrained(args.model, device=args.device, t5=args.t5, synchformer=args.synchformer,
-                                  progress=not args.quiet, lora=args.lora)
+                                  progress=not args.quiet, lora=args.lora, download=args.download)
     failures = 0
     for (name, request), plan in zip(jobs, plans):
         try:

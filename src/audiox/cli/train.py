@@ -25,6 +25,8 @@ import json
 
 from audiox.errors import ConfigError
 
+from audiox.cli.model_arg import add_download_argument
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_training_arguments(
@@ -53,10 +55,12 @@ def add_training_arguments(
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="dotted override of a config field, e.g. run.max_steps=100 (repeatable)")
     source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--init", default=None, help=init_help)
+    source.add_argument("--init", default=None,
+                        help=f"{init_help}: a folder or a Hugging Face repo id (owner/name)")
     source.add_argument("--model-config", default=None,
                         help="train from scratch: tiny-dit, tiny-mmdit, or a model config.json")
     p.add_argument("--resume", default=None, help="Lightning checkpoint to resume from")
+    add_download_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_train_config(TrainConfig, args.config, [*args.overrides, *_lora_overrides(args)])
     if cfg.lora.rank > 0 and args.init is None:
         raise ConfigError("--lora adapts an existing model: pass --init MODEL_DIR (the base the adapter is for)")
-    built = build_training_model(init=args.init, model_config=args.model_config, seed=cfg.run.seed)
+    built = build_training_model(init=args.init, model_config=args.model_config, seed=cfg.run.seed,
+                                 download=args.download)
     result = train_diffusion(
         built.model, cfg, args.data, args.out, resume=args.resume, export_options=built.options,
         synchformer=built.synchformer, base_model=str(args.init or ""),

@@ -72,9 +72,9 @@ class AudioX:
 
     @classmethod
     def from_pretrained(cls, path=None, **kwargs) -> AudioX:
-        """Load a model folder (official `config.json` + `model.ckpt`/`model.safetensors` + ...; None: the
-        small model shipped in the package); see `audiox.pipeline.load.load_pipeline` for the files and
-        options."""
+        """Load a model folder (official `config.json` + `model.ckpt`/`model.safetensors` + ...), a Hugging
+        Face repo id from the local cache ("HKUSTAudio/AudioX-MAF"; `download=True` fetches missing files), or
+        None: the small model shipped in the package; see `audiox.pipeline.load.load_pipeline`."""
         from audiox.pipeline.load import load_pipeline
 
         return load_pipeline(path, **kwargs)
