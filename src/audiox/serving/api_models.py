@@ -49,7 +49,7 @@ class ModelInfo(BaseModel):
     samplers: list[str]
     device: str
     defaults: dict[str, Any] = Field(description="sampler, steps, cfg_scale, sigma_min, sigma_max")
-    limits: dict[str, float] = Field(description="this server's limits per job and its queue size")
+    limits: dict[str, int | float] = Field(description="this server's limits per job and its queue size")
 
 
 def submission_body_schema() -> dict[str, Any]:

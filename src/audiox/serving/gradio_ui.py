@@ -17,6 +17,7 @@ from audiox.serving.service import Service
 from audiox.serving.store import FINAL_STATES
 
 POLL_S = 0.2
+PLAIN_PLAYER = gr.WaveformOptions(show_recording_waveform=False)  # the browser's own <audio controls> player
 INTRO = ("Generate sound effects and music from text, a video or image, and/or an audio clip. "
          "The same server answers the JSON API: see [/docs](/docs).")
 
@@ -58,9 +59,12 @@ def build_ui(service: Service) -> gr.Blocks:
                 button = gr.Button("Generate", variant="primary", elem_id="generate")
             with gr.Column():
                 status = gr.Markdown(elem_id="status")
-                result = gr.Audio(label="Result", type="filepath", interactive=False, elem_id="result")
-                picture = gr.Image(label="Spectrogram", type="filepath", interactive=False, elem_id="spectrogram")
-                muxed = gr.Video(label="Video with the new soundtrack", interactive=False, visible=False)
+                result = gr.Audio(label="Result", type="filepath", interactive=False, elem_id="result",
+                                  buttons=["download"], waveform_options=PLAIN_PLAYER)
+                picture = gr.Image(label="Spectrogram", type="filepath", interactive=False, elem_id="spectrogram",
+                                   buttons=["download", "fullscreen"])
+                muxed = gr.Video(label="Video with the new soundtrack", interactive=False, visible=False,
+                                 buttons=["download"], elem_id="muxed")
                 downloads = gr.File(label="Downloads (WAV per variation, video)", file_count="multiple",
                                     interactive=False, elem_id="downloads")
         inputs = [prompt, negative, video, image, audio, inpaint, inpaint_start, inpaint_end, task, duration,

@@ -86,7 +86,10 @@ class Service:
         """What the loaded model takes and produces, its sampler defaults and the server's limits."""
         pipe, defaults = self.pipe, self.pipe.defaults
         objective = pipe.model.objective
-        samplers = [s for s in SAMPLERS if (s in FLOW_SAMPLERS) == (objective == "rectified_flow")]
+        if objective == "rectified_flow":  # DMD only for a distilled (Turbo) model, whose default it is
+            samplers = ["rf-euler"] + ["dmd"] * (defaults.sampler == "dmd")
+        else:
+            samplers = [s for s in SAMPLERS if s not in FLOW_SAMPLERS]
         conditioners = pipe.model.conditioner.conditioners.values()
         inputs = ["text"] * any(isinstance(c, T5TextConditioner) for c in conditioners)
         inputs += ["video", "image"] * any(isinstance(c, ClipVideoBase) for c in conditioners)

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from audiox.errors import InputError
+from audiox.errors import AudioXError, InputError
 from audiox.media.audio import read_audio
 from audiox.media.video import read_video, video_duration_s
 from audiox.pipeline import AudioX, GenerationRequest
@@ -139,13 +139,25 @@ def submit(
     if queue.counts()["waiting"] >= queue.queue_size:  # refuse early, before copying and decoding uploads
         raise QueueFull(queue.queue_size, queue.retry_after_s())
     job_id, folder = store.new_folder()
+    media: dict[str, Path] = {}
     try:
-        media = {kind: save_upload(kind, name, source, folder, settings.max_upload_bytes)
-                 for kind, (name, source) in uploads.items()}
+        for kind, (name, source) in uploads.items():
+            media[kind] = save_upload(kind, name, source, folder, settings.max_upload_bytes)
         request = build_request(fields, media, settings)
         check_media(request)
         request = pipe.check(request)
         return queue.submit(Job(id=job_id, request=request_record(request), created=time.time()))
+    except AudioXError as exc:
+        store.discard(job_id)
+        raise _with_upload_names(exc, media, uploads) from None
     except BaseException:
         store.discard(job_id)
         raise
+
+
+def _with_upload_names(exc: AudioXError, media: dict[str, Path], uploads: dict[str, tuple[str, BinaryIO]]):
+    """The error with the server's paths of the uploads replaced by the names the client sent."""
+    message = str(exc)
+    for kind, path in media.items():
+        message = message.replace(str(path), repr(uploads[kind][0] or kind))
+    return exc if message == str(exc) else type(exc)(message)
