@@ -26,7 +26,8 @@ def build_ui(service: Service) -> gr.Blocks:
     """The page: inputs on the left, the result (player, spectrogram, downloads, seed) on the right."""
     info, limits = service.model_info(), service.settings
     defaults = info["defaults"]
-    with gr.Blocks(title="audiox", analytics_enabled=False) as ui:
+    keep_s = int(service.settings.keep_s)  # Gradio's copies of results go when the results do
+    with gr.Blocks(title="audiox", analytics_enabled=False, delete_cache=(min(3600, keep_s), keep_s)) as ui:
         gr.Markdown(f"# audiox\n{INTRO}\n\nModel: `{info['name']}` · {info['sample_rate']} Hz · "
                     f"{'mono' if info['channels'] == 1 else 'stereo'} · inputs: {', '.join(info['inputs'])}")
         with gr.Row():
@@ -94,7 +95,7 @@ def _generate_fn(service: Service):
         values = {"text": prompt, "negative_text": negative, "task": task, "duration_s": duration,
                   "seconds_start": start, "steps": steps, "cfg_scale": cfg, "sampler": sampler,
                   "seed": -1 if seed is None else seed, "batch_size": batch,
-                  "inpaint": [inpaint_start, inpaint_end] if (inpaint and audio) else None}
+                  "inpaint": [inpaint_start, inpaint_end] if inpaint else None}
         values = {k: v for k, v in values.items() if v is not None}
         media = {"video": video, "image": image, "audio": audio}
         job_id = _submit(service, values, {k: Path(v) for k, v in media.items() if v})

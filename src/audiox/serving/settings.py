@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from audiox.errors import InputError
+
 SERVE_EXTRA_HINT = 'pip install -e ".[serve]"'
 
 
@@ -27,8 +29,6 @@ class ServeSettings:
     max_steps: int = 1000
 
     def __post_init__(self) -> None:
-        from audiox.errors import InputError
-
         checks = [
             (self.queue_size >= 1, f"--queue-size must be >= 1, got {self.queue_size}"),
             (self.workers >= 1, f"--workers must be >= 1, got {self.workers}"),
