@@ -27,6 +27,7 @@ def generate_in_browser(url: str, screenshot: Path, *, prompt: str, steps: int, 
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(timeout_s * 1000)  # a loaded machine renders slowly
             page.route("**/*", lambda route: _local_only(route, url, external))
             page.goto(url, wait_until="networkidle", timeout=timeout_s * 1000)
             page.locator("#prompt textarea").fill(prompt)
@@ -64,5 +65,5 @@ def _local_only(route, origin: str, external: list[str]) -> None:
 
 if __name__ == "__main__":
     result = generate_in_browser(sys.argv[1], Path(sys.argv[2]), prompt="two knocks then a bell", steps=25,
-                                 duration_s=10.0)
+                                 duration_s=10.0, timeout_s=900.0)
     print(result)

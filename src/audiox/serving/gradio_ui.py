@@ -86,7 +86,10 @@ def _examples(service: Service, components: list[gr.components.Component]) -> No
         ["A calm piano melody with bass in C major at 90 BPM.", None, None, str(media["audio"]), False, 2.0, 4.0,
          "music", 10.0],
     ]
-    gr.Examples(rows, components, label="Examples (click one, then Generate)")
+    labels = [f"{'music' if task == 'music' else 'sound'}: {text}" for text, task in PROMPTS]
+    labels += ["video to audio (a synthetic scene)", "image to audio (its still)", "inpaint 4-6 s of its sound",
+               "music continuation of its sound"]
+    gr.Examples(rows, components, label="Examples (click one, then Generate)", example_labels=labels)
 
 
 def _generate_fn(service: Service):
