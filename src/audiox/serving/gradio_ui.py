@@ -14,66 +14,79 @@ from audiox.errors import AudioXError
 from audiox.serving.examples import PROMPTS, example_media
 from audiox.serving.jobs import QueueFull
 from audiox.serving.service import Service
+from audiox.serving.settings import ServeSettings
 from audiox.serving.store import FINAL_STATES
 
 POLL_S = 0.2
 PLAIN_PLAYER = gr.WaveformOptions(show_recording_waveform=False)  # the browser's own <audio controls> player
+EXAMPLE_FIELDS = ("prompt", "video", "image", "audio", "inpaint", "inpaint_start", "inpaint_end", "task", "duration")
 INTRO = ("Generate sound effects and music from text, a video or image, and/or an audio clip. "
          "The same server answers the JSON API: see [/docs](/docs).")
 
 
 def build_ui(service: Service) -> gr.Blocks:
     """The page: inputs on the left, the result (player, spectrogram, downloads, seed) on the right."""
-    info, limits = service.model_info(), service.settings
-    defaults = info["defaults"]
+    info = service.model_info()
     keep_s = int(service.settings.keep_s)  # Gradio's copies of results go when the results do
     with gr.Blocks(title="audiox", analytics_enabled=False, delete_cache=(min(3600, keep_s), keep_s)) as ui:
         gr.Markdown(f"# audiox\n{INTRO}\n\nModel: `{info['name']}` · {info['sample_rate']} Hz · "
                     f"{'mono' if info['channels'] == 1 else 'stereo'} · inputs: {', '.join(info['inputs'])}")
         with gr.Row():
             with gr.Column():
-                prompt = gr.Textbox(label="Prompt", lines=2, elem_id="prompt",
-                                    placeholder="e.g. two knocks then a bell")
-                negative = gr.Textbox(label="Negative prompt", elem_id="negative")
-                with gr.Tab("Video"):
-                    video = gr.Video(label="Video (video-to-audio / video-to-music)", sources=["upload"])
-                with gr.Tab("Image"):
-                    image = gr.Image(label="Image (image-to-audio)", type="filepath", sources=["upload"])
-                with gr.Tab("Audio prompt"):
-                    audio = gr.Audio(label="Audio to continue, or to inpaint", type="filepath", sources=["upload"])
-                    inpaint = gr.Checkbox(label="Inpaint the range below (else: continue the audio)")
-                    with gr.Row():
-                        inpaint_start = gr.Number(2.0, label="Inpaint from (s)")
-                        inpaint_end = gr.Number(4.0, label="to (s)")
-                with gr.Row():
-                    task = gr.Radio(["auto", "audio", "music"], value="auto", label="Task")
-                    duration = gr.Number(10.0, label="Duration (s)", minimum=0.1, maximum=limits.max_duration_s)
-                    start = gr.Number(0.0, label="Start in the video / audio (s)", minimum=0)
-                with gr.Row():
-                    steps = gr.Number(defaults["steps"], label="Steps", precision=0, minimum=1,
-                                      maximum=limits.max_steps, elem_id="steps")
-                    cfg = gr.Number(defaults["cfg_scale"], label="CFG scale", minimum=0)
-                    sampler = gr.Dropdown(info["samplers"], value=defaults["sampler"], label="Sampler")
-                with gr.Row():
-                    seed = gr.Number(-1, label="Seed (-1 = random)", precision=0, elem_id="seed")
-                    batch = gr.Slider(1, limits.max_batch_size, value=1, step=1, label="Variations")
+                inputs = _inputs(info, service.settings)
                 button = gr.Button("Generate", variant="primary", elem_id="generate")
             with gr.Column():
-                status = gr.Markdown(elem_id="status")
-                result = gr.Audio(label="Result", type="filepath", interactive=False, elem_id="result",
-                                  buttons=["download"], waveform_options=PLAIN_PLAYER)
-                picture = gr.Image(label="Spectrogram", type="filepath", interactive=False, elem_id="spectrogram",
-                                   buttons=["download", "fullscreen"])
-                muxed = gr.Video(label="Video with the new soundtrack", interactive=False, visible=False,
-                                 buttons=["download"], elem_id="muxed")
-                downloads = gr.File(label="Downloads (WAV per variation, video)", file_count="multiple",
-                                    interactive=False, elem_id="downloads")
-        inputs = [prompt, negative, video, image, audio, inpaint, inpaint_start, inpaint_end, task, duration,
-                  start, steps, cfg, sampler, seed, batch]
-        _examples(service, [prompt, video, image, audio, inpaint, inpaint_start, inpaint_end, task, duration])
-        button.click(_generate_fn(service), inputs, [status, result, picture, muxed, downloads],
+                outputs = _outputs()
+        _examples(service, [inputs[name] for name in EXAMPLE_FIELDS])
+        button.click(_generate_fn(service), list(inputs.values()), outputs,
                      concurrency_limit=None)  # the job queue bounds the work, not Gradio's queue
     return ui
+
+
+def _inputs(info: dict[str, Any], limits: ServeSettings) -> dict[str, gr.components.Component]:
+    """The request's widgets, in the order `generate` takes them."""
+    defaults = info["defaults"]
+    c: dict[str, gr.components.Component] = {}
+    c["prompt"] = gr.Textbox(label="Prompt", lines=2, elem_id="prompt", placeholder="e.g. two knocks then a bell")
+    c["negative"] = gr.Textbox(label="Negative prompt", elem_id="negative")
+    with gr.Tab("Video"):
+        c["video"] = gr.Video(label="Video (video-to-audio / video-to-music)", sources=["upload"])
+    with gr.Tab("Image"):
+        c["image"] = gr.Image(label="Image (image-to-audio)", type="filepath", sources=["upload"])
+    with gr.Tab("Audio prompt"):
+        c["audio"] = gr.Audio(label="Audio to continue, or to inpaint", type="filepath", sources=["upload"])
+        c["inpaint"] = gr.Checkbox(label="Inpaint the range below (else: continue the audio)")
+        with gr.Row():
+            c["inpaint_start"] = gr.Number(2.0, label="Inpaint from (s)")
+            c["inpaint_end"] = gr.Number(4.0, label="to (s)")
+    with gr.Row():
+        c["task"] = gr.Radio(["auto", "audio", "music"], value="auto", label="Task")
+        c["duration"] = gr.Number(10.0, label="Duration (s)", minimum=0.1, maximum=limits.max_duration_s)
+        c["start"] = gr.Number(0.0, label="Start in the video / audio (s)", minimum=0)
+    with gr.Row():
+        c["steps"] = gr.Number(defaults["steps"], label="Steps", precision=0, minimum=1, maximum=limits.max_steps,
+                               elem_id="steps")
+        c["cfg"] = gr.Number(defaults["cfg_scale"], label="CFG scale", minimum=0)
+        c["sampler"] = gr.Dropdown(info["samplers"], value=defaults["sampler"], label="Sampler")
+    with gr.Row():
+        c["seed"] = gr.Number(-1, label="Seed (-1 = random)", precision=0, elem_id="seed")
+        c["batch"] = gr.Slider(1, limits.max_batch_size, value=1, step=1, label="Variations")
+    return c
+
+
+def _outputs() -> list[gr.components.Component]:
+    """Status line (seed, settings, time), player, spectrogram, muxed video, downloads."""
+    return [
+        gr.Markdown(elem_id="status"),
+        gr.Audio(label="Result", type="filepath", interactive=False, elem_id="result", buttons=["download"],
+                 waveform_options=PLAIN_PLAYER),
+        gr.Image(label="Spectrogram", type="filepath", interactive=False, elem_id="spectrogram",
+                 buttons=["download", "fullscreen"]),
+        gr.Video(label="Video with the new soundtrack", interactive=False, visible=False, buttons=["download"],
+                 elem_id="muxed"),
+        gr.File(label="Downloads (WAV per variation, video)", file_count="multiple", interactive=False,
+                elem_id="downloads"),
+    ]
 
 
 def _examples(service: Service, components: list[gr.components.Component]) -> None:
