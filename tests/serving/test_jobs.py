@@ -102,10 +102,10 @@ def test_cancel_a_waiting_and_a_running_job(queue):
 
 def test_failures_become_one_line_messages(queue):
     queue.pipe.gate.set()
-    jobs = [queue.submit(new_job(queue.store, t)) for t in ("fail", "bug")]
-    jobs.append(queue.submit(new_job(queue.store, "unwritable")))
-    for job in jobs:
-        wait_state(job, ("failed",))
+    jobs = []
+    for text in ("fail", "bug", "unwritable"):
+        jobs.append(queue.submit(new_job(queue.store, text)))
+        wait_state(jobs[-1], ("failed",))
     assert [j.error for j in jobs] == ["MediaError: clip.mp4: no video stream", "internal error: KeyError: 'oops'",
                                        "writing the results failed: OSError: disk full"]
 

@@ -124,29 +124,35 @@ class JobQueue:
 
     def _loop(self) -> None:
         while (job := self._next()) is not None:
-            try:
-                self._run(job)
-            finally:
-                with self._cond:
-                    self._running = None
+            self._run(job)
 
     def _run(self, job: Job) -> None:
         start = time.time()
         self.store.update(job, state="running", started=start)
         try:
             output = self.pipe(job.generation_request(), on_step=lambda done, total: self._tick(job, done, total))
-        except _Cancelled:
-            return self._finish(job, "cancelled", "cancelled by the user")
-        except _Interrupted:
-            return self.store.update(job, state="queued", started=None, progress=0.0)
-        except AudioXError as exc:
-            return self._finish(job, "failed", f"{type(exc).__name__}: {exc}")
-        except Exception as exc:  # noqa: BLE001 - a bug: the client gets one line, the log the traceback
-            traceback.print_exc(file=sys.stderr)
-            return self._finish(job, "failed", f"internal error: {type(exc).__name__}: {exc}")
+            failure = None
+        except Exception as exc:  # noqa: BLE001 - sorted out in _fail, once the model is marked free
+            output, failure = None, exc
+        with self._cond:
+            self._running = None
+        if failure is not None:
+            return self._fail(job, failure)
         self._run_seconds.append(time.time() - start)
         self._write_slots.acquire()
         self._writers.submit(self._write, job, output)
+
+    def _fail(self, job: Job, exc: Exception) -> None:
+        """A cancelled, interrupted or failed run: the job's new state, with a one-line reason."""
+        if isinstance(exc, _Interrupted):
+            self.store.update(job, state="queued", started=None, progress=0.0)
+        elif isinstance(exc, _Cancelled):
+            self._finish(job, "cancelled", "cancelled by the user")
+        elif isinstance(exc, AudioXError):
+            self._finish(job, "failed", f"{type(exc).__name__}: {exc}")
+        else:  # a bug: the client gets one line, the server log the traceback
+            traceback.print_exception(exc, file=sys.stderr)
+            self._finish(job, "failed", f"internal error: {type(exc).__name__}: {exc}")
 
     def _tick(self, job: Job, done: int, total: int) -> None:
         if job.cancel_requested:
@@ -168,7 +174,7 @@ class JobQueue:
             self._write_slots.release()
 
     def _finish(self, job: Job, state: str, error: str | None) -> None:
-        self.store.update(job, state=state, error=error, finished=time.time(),
-                          progress=1.0 if state == "done" else job.progress)
-        with self._cond:
+        with self._cond:  # a client that sees the final state also sees it counted
             self.completed += 1
+            self.store.update(job, state=state, error=error, finished=time.time(),
+                              progress=1.0 if state == "done" else job.progress)
