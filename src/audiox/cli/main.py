@@ -18,6 +18,7 @@ VERBS = {
     "train-own": "Train audiox's own small model on the synthetic world (the recipe of the shipped model)",
     "train-vae": "Train the Oobleck VAE (multi-resolution STFT + adversarial losses)",
     "encode-dataset": "Pre-encode a manifest's VAE latents and text/video features to a cache",
+    "serve": "Serve a web UI and a JSON HTTP API for one model (needs the serve extra)",
     "info": "Describe a model (folder, hub id or config): components, parameter counts, files",
     "convert": "Convert an official model.ckpt to safetensors (config in the metadata)",
 }

@@ -8,6 +8,7 @@ official code's draws for the same seed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import partial
@@ -25,7 +26,10 @@ from audiox.media.video import video_duration_s
 from audiox.pipeline.inputs import CONDITIONING_WINDOW_S, WindowMedia, conditioner_inputs
 from audiox.pipeline.request import GenerationRequest
 from audiox.pipeline.windows import Window, crossfade_join, plan_windows
+from audiox.sampling.k_solvers import Callback
 from audiox.sampling.run import SamplerSettings, sample_latents
+
+StepCallback = Callable[[int, int], None]  # (sampler steps done over all windows, total steps)
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,9 @@ class AudioX:
         """Keyword form of `__call__`: `generate("dog barks", duration_s=5, seed=1)`; see GenerationRequest."""
         return self(GenerationRequest(text=text, **kwargs))
 
-    def __call__(self, request: GenerationRequest) -> AudioOutput:
+    def check(self, request: GenerationRequest) -> GenerationRequest:
+        """The request with this model's defaults filled in, checked against the model without running it
+        (sampler name, inpainting range, the video's span); raises InputError / MediaError."""
         d = self.defaults
         request = request.replace(
             steps=request.steps or d.steps,
@@ -153,16 +159,23 @@ class AudioX:
             sigma_min=request.sigma_min or d.sigma_min,
             sigma_max=request.sigma_max or d.sigma_max,
         )
+        SamplerSettings(sampler=request.sampler, steps=request.steps).resolved_sampler(self.model.objective)
         if request.inpaint is not None and request.inpaint[1] - request.seconds_start > self.window_s + 1e-9:
             raise InputError(f"inpainting works inside one {self.window_s:.2f} s window; shorten the range")
         _check_video_span(request)
+        return request
+
+    def __call__(self, request: GenerationRequest, *, on_step: StepCallback | None = None) -> AudioOutput:
+        """`on_step(done, total)` is called after every sampler step; total = steps x windows."""
+        request = self.check(request)
         windows = plan_windows(request.duration_s, self.window_s, self.overlap_s)
         chunks: list[Tensor] = []
         inpaint_source = self._inpaint_source(request) if request.inpaint is not None else None  # read once
         for index, window in enumerate(windows):
             prompt = self._window_prompt(request, chunks, index, inpaint_source)
             keep = self._inpaint_keep(inpaint_source, request) if (inpaint_source is not None and index == 0) else None
-            chunks.append(self._generate_window(request, window, index, prompt, keep))
+            report = _step_reporter(on_step, index * request.steps, len(windows) * request.steps)
+            chunks.append(self._generate_window(request, window, index, prompt, keep, report))
         overlap = round(self.overlap_s * self.sample_rate)
         audio = crossfade_join(chunks, overlap)[..., : round(request.duration_s * self.sample_rate)]
         return AudioOutput(audio=audio.float().cpu(), sample_rate=self.sample_rate, request=request)
@@ -210,9 +223,9 @@ class AudioX:
 
     def _generate_window(
         self, request: GenerationRequest, window: Window, index: int, prompt: Tensor | None,
-        keep: tuple[Tensor, Tensor] | None,
+        keep: tuple[Tensor, Tensor] | None, callback: Callback | None = None,
     ) -> Tensor:
-        """(B, C, S_window) audio of one window."""
+        """(B, C, S_window) audio of one window; `callback` gets the sampler's per-step dicts."""
         model, batch = self.model, request.batch_size
         generator = torch.Generator().manual_seed(request.window_seed(index))
         noise = torch.randn((batch, model.config.model.io_channels, self.num_latent_frames), generator=generator)
@@ -229,7 +242,7 @@ class AudioX:
         with torch.no_grad(), autocast:
             latents = sample_latents(
                 net, noise.to(self.device), objective=model.objective, settings=settings, generator=generator,
-                progress=self.progress, keep=keep,
+                progress=self.progress, keep=keep, callback=callback,
             )
         with torch.no_grad():
             audio = model.decode(latents.float())  # official: the decoder runs in float32
@@ -294,6 +307,13 @@ def _check_video_span(request: GenerationRequest) -> None:
             f"{request.video}: video is {have:.2f} s long but the requested span ends at {end:.2f} s; "
             f"pass --duration {max(have - request.seconds_start, 0):.2f} or less"
         )
+
+
+def _step_reporter(on_step: StepCallback | None, done_before: int, total: int) -> Callback | None:
+    """A sampler callback that reports (steps done over all windows, total) to `on_step`."""
+    if on_step is None:
+        return None
+    return lambda info: on_step(min(done_before + int(info["i"]) + 1, total), total)
 
 
 def _last_seconds(audio: Tensor, seconds: float, sample_rate: int) -> Tensor:
