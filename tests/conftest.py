@@ -1,4 +1,4 @@
-"""Shared fixtures: paths to the golden vectors beside the checkout, deterministic torch settings."""
+"""Shared fixtures: paths to the golden vectors (test data in tests/golden/data), deterministic torch settings."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import torch
 pytest_plugins = ["tests.tiny_pipelines", "tests.checkpoints.fake_hub"]  # tiny model + media; fake hub cache
 
 REPO = Path(__file__).resolve().parents[1]
-REFVECTORS = REPO.parent / "shared" / "refvectors"
+# the golden vectors the tests use, copied from the reference set (layout: public/<case>/, full_size_keys/)
+REFVECTORS = REPO / "tests" / "golden" / "data"
 
 
 @pytest.fixture(autouse=True)
@@ -22,5 +23,5 @@ def _deterministic_torch():
 @pytest.fixture
 def refvectors() -> Path:
     if not REFVECTORS.is_dir():
-        pytest.fail(f"{REFVECTORS} not found: the golden vectors must sit beside the checkout in ../shared")
+        pytest.fail(f"{REFVECTORS} not found: the golden vectors ship with the repository (tests/golden/data)")
     return REFVECTORS

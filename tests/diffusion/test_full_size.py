@@ -28,7 +28,7 @@ def build_on_meta(name: str) -> DiffusionModel:
 def test_full_size_key_set_matches_official(name):
     manifest_path = REFVECTORS / "full_size_keys" / MANIFESTS[name]
     if not manifest_path.is_file():
-        pytest.fail(f"{manifest_path} missing: the full-size key manifests ship in ../shared")
+        pytest.fail(f"{manifest_path} missing: the full-size key manifests ship in tests/golden/data")
     manifest = json.loads(manifest_path.read_text())
     ours = {k: list(v.shape) for k, v in to_official(build_on_meta(name).state_dict()).items()}
     theirs = manifest["keys"]

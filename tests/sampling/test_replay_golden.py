@@ -6,7 +6,6 @@ replayed fully; for the two-call solvers only the final denoising step is checke
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import torch
@@ -15,8 +14,9 @@ from safetensors.torch import load_file
 from audiox.sampling import SAMPLERS
 from audiox.sampling.noise import BrownianTreeNoise
 from audiox.sampling.schedules import sigmas_polyexponential, timesteps_dmd, timesteps_rectified_flow
+from tests.conftest import REFVECTORS
 
-PUBLIC = Path(__file__).resolve().parents[2].parent / "shared" / "refvectors" / "public"
+PUBLIC = REFVECTORS / "public"
 
 
 def _case(name: str) -> tuple[dict, dict, dict]:
@@ -24,7 +24,7 @@ def _case(name: str) -> tuple[dict, dict, dict]:
 
     folder = PUBLIC / name
     if not folder.is_dir():
-        pytest.fail(f"{folder} missing: the golden vectors must sit beside the checkout in ../shared")
+        pytest.fail(f"{folder} missing: the golden vectors ship with the repository (tests/golden/data)")
     meta = json.loads((folder / "case.json").read_text())
     return meta, load_file(folder / "inputs.safetensors"), load_file(folder / "outputs.safetensors")
 

@@ -6,7 +6,7 @@ import argparse
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("dir", help="a case folder, or a folder of case folders (e.g. ../shared/refvectors/public)")
+    p.add_argument("dir", help="a case folder, or a folder of case folders (e.g. tests/golden/data/public)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every output's error, not only failures")
 
 

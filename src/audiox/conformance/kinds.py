@@ -22,7 +22,8 @@ def forward_tolerance(name: str, ref: torch.Tensor) -> tuple[float, float]:
 @dataclass(frozen=True)
 class CaseKind:
     """`run(case)` returns {output name: tensor}; every reference output that is not a debug aid must be
-    among them. Debug aids (`debug_*`, `*.debug*`, and names `is_debug` accepts) are compared when produced."""
+    among them. Debug aids (`debug_*`, `*.debug*`, and names `is_debug` accepts) are compared when produced.
+    `<name>@<variant>` outputs (the same output computed another way) are compared with reference `<name>`."""
 
     run: Callable[[Case], dict[str, torch.Tensor]]
     default_tolerance: Callable[[str, torch.Tensor], tuple[float, float]] = field(default=forward_tolerance)
