@@ -31,8 +31,9 @@ from audiox.conditioning.text_t5 import T5TextEncoder, load_t5_text_encoder
 from audiox.config.parse import config_to_dict, load_config
 from audiox.config.schema import AudioXConfig
 from audiox.diffusion.model import DiffusionModel
-from audiox.errors import CheckpointError, ConfigError
+from audiox.errors import CheckpointError
 from audiox.pipeline.core import AudioX, Defaults
+from audiox.pipeline.options import read_options
 
 WEIGHT_FILES = ("model.safetensors", "model.ckpt", "audiox_turbo.ckpt")
 VAE_FILES = ("vae.ckpt", "VAE.ckpt", "vae.safetensors")
@@ -116,17 +117,7 @@ def save_pipeline(pipe: AudioX, folder: str | Path, *, options: dict[str, Any] |
 
 
 def _read_options(folder: Path) -> dict[str, Any]:
-    path = folder / OPTIONS_FILE
-    if not path.is_file():
-        return {}
-    try:
-        options = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{path}: not valid JSON ({e})") from None
-    unknown = set(options) - {"vision_config", "temporal_sizes", "text_encoder_dtype", "synchformer", "generation_defaults"}
-    if unknown:
-        raise ConfigError(f"{path}: unknown fields {sorted(unknown)}")
-    return options
+    return read_options(folder / OPTIONS_FILE)  # strict: unknown or malformed fields are ConfigErrors
 
 
 def _conditioner_options(options: dict[str, Any]) -> dict[str, Any]:
