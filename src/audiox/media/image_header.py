@@ -7,18 +7,21 @@ MAX_IMAGE_PIXELS.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from audiox.errors import MediaError
+from audiox.media.audio import check_media_file
 
 MAX_IMAGE_PIXELS = 40_000_000  # 40 megapixels (8K UHD is 33); also the cap on one video frame
 HEADER_BYTES = 2 * 1024 * 1024  # JPEG metadata (EXIF, ICC profiles) may come before the size
 _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
 
-def check_image_size(path: Path) -> tuple[int, int]:
+def check_image_size(path: str | os.PathLike) -> tuple[int, int]:
     """(width, height) of the image at `path`; MediaError when the header cannot be read or the picture
     has more than MAX_IMAGE_PIXELS pixels."""
+    path = check_media_file(path)
     with path.open("rb") as f:
         head = f.read(HEADER_BYTES)
     size = _png(head) or _bmp(head) or _webp(head) or _jpeg(head)
