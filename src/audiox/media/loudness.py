@@ -13,10 +13,12 @@ import math
 import torch
 
 from audiox.errors import InputError
+from audiox.media.resample import resample
 
 MIN_LUFS, MAX_LUFS = -70.0, 0.0  # BS.1770's absolute gate is -70 LUFS
 MIN_LOUDNESS_S = 0.4  # one 400 ms gating block
-PEAK_CEILING = 1.0  # the gain is lowered so no sample exceeds full scale
+PEAK_CEILING = 1.0
+MIN_METER_RATE, METER_RATE = 8_000, 48_000  # lower rates are measured after resampling to 48 kHz  # the gain is lowered so no sample exceeds full scale
 
 
 def require_pyloudnorm():
@@ -37,12 +39,16 @@ def check_loudness_target(target_lufs: float) -> None:
 
 
 def integrated_loudness(audio: torch.Tensor, sample_rate: int) -> float:
-    """audio: (C, S) float -> integrated loudness in LUFS (-inf for silence). C <= 5 (BS.1770 weights)."""
+    """audio: (C, S) float -> integrated loudness in LUFS (-inf for silence). C <= 5 (BS.1770 weights).
+    Below 8 kHz (toy models) the K-weighting filter does not fit under Nyquist: measured at 48 kHz."""
     pyloudnorm = require_pyloudnorm()
     if audio.ndim != 2 or audio.shape[-1] < MIN_LOUDNESS_S * sample_rate:
         raise InputError(f"loudness needs (C, S) audio of at least {MIN_LOUDNESS_S} s, got {tuple(audio.shape)} "
                          f"at {sample_rate} Hz")
-    data = audio.detach().to("cpu", torch.float64).numpy().T  # (S, C)
+    audio = audio.detach().to("cpu", torch.float32)
+    if sample_rate < MIN_METER_RATE:  # the K-weighting shelf (1.68 kHz) needs a higher Nyquist: measure at 48 kHz
+        audio, sample_rate = resample(audio, sample_rate, METER_RATE), METER_RATE
+    data = audio.to(torch.float64).numpy().T  # (S, C)
     return float(pyloudnorm.Meter(sample_rate).integrated_loudness(data))
 
 
@@ -53,11 +59,14 @@ def normalize_loudness(audio: torch.Tensor, sample_rate: int, target_lufs: float
     the peak is exactly 1.0 and the loudness reached is below the target (no clipping, no limiter). A silent
     clip (below the -70 LUFS gate) is returned unchanged with loudness -inf."""
     check_loudness_target(target_lufs)
+    if not torch.isfinite(audio).all():
+        raise InputError("audio holds NaN or infinite samples; it has no loudness")
+    peak = float(audio.abs().max())
+    if peak == 0:
+        return audio, -math.inf
+    audio = audio / peak  # loudness is relative: measure at peak 1 (no overflow on wild raw values)
     measured = integrated_loudness(audio, sample_rate)
     if not math.isfinite(measured):
-        return audio, measured
-    gain = 10.0 ** ((target_lufs - measured) / 20.0)
-    peak = float(audio.abs().max())
-    gain = min(gain, PEAK_CEILING / peak) if peak > 0 else gain
-    reached = measured + 20.0 * math.log10(gain)
-    return audio * gain, reached
+        return audio * peak, measured  # below the -70 LUFS gate: left as it was
+    gain = min(10.0 ** ((target_lufs - measured) / 20.0), PEAK_CEILING)  # PEAK_CEILING / (peak 1 now)
+    return audio * gain, measured + 20.0 * math.log10(gain)

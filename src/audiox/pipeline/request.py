@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -72,7 +73,9 @@ class GenerationRequest:
     batch_size: int = 1
 
     def __post_init__(self) -> None:
-        if self.video is not None and self.image is None and is_image_path(self.video):
+        for name in ("video", "image", "audio", "init_audio"):
+            check_media_field(name, getattr(self, name))
+        if isinstance(self.video, (str, os.PathLike)) and self.image is None and is_image_path(self.video):
             # a still image given as the video is an image (image-to-audio), not a one-frame video
             object.__setattr__(self, "image", self.video)
             object.__setattr__(self, "video", None)
@@ -111,8 +114,6 @@ class GenerationRequest:
         for name in ("video", "image"):
             if isinstance(getattr(self, name), torch.Tensor):
                 raise InputError(f"{name} must be a file path, got a tensor")
-        for name in ("video", "image", "audio", "init_audio"):
-            check_media_field(name, getattr(self, name))
         for name, rate_name in (("audio", "audio_sample_rate"), ("init_audio", "init_audio_sample_rate")):
             value, rate = getattr(self, name), getattr(self, rate_name)
             if isinstance(value, torch.Tensor):
