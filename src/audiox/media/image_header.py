@@ -44,8 +44,8 @@ def check_pixels(path: Path, width: int, height: int) -> None:
         raise MediaError(f"{path}: picture is {width}x{height} pixels; re-save it")
     if width * height > MAX_IMAGE_PIXELS:
         raise MediaError(
-            f"{path}: picture is {width}x{height} pixels, over the {MAX_IMAGE_PIXELS // 1_000_000} megapixel "
-            "limit; scale it down first"
+            f"{path}: picture is {width}x{height} pixels, over the {MAX_IMAGE_PIXELS / 1e6:g} megapixel limit; "
+            "scale it down first"
         )
 
 
