@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-pytest_plugins = ["tests.tiny_pipelines"]  # tiny pipelines, model folder and media fixtures
+pytest_plugins = ["tests.tiny_pipelines", "tests.checkpoints.fake_hub"]  # tiny model + media; fake hub cache
 
 REPO = Path(__file__).resolve().parents[1]
 REFVECTORS = REPO.parent / "shared" / "refvectors"

@@ -95,7 +95,7 @@ def test_missing_model_message_names_model_places_and_remedy(tmp_path, env):
     assert "google-t5/t5-base == t5-base not found offline" in message
     assert str(tmp_path / "hf" / "hub" / "models--google-t5--t5-base") in message
     assert str(tmp_path / "home" / ".cache" / "huggingface" / "hub") in message
-    assert "huggingface-cli download google-t5/t5-base" in message and "--t5 DIR" in message
+    assert "hf download google-t5/t5-base" in message and "--t5 DIR" in message
     assert "\n" not in message
 
 

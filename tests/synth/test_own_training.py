@@ -205,3 +205,35 @@ def test_model_folder_gets_the_sampler_defaults_of_its_objective(tmp_path, tiny_
     assert pipe.model.objective == "v" and defaults == GENERATION_DEFAULTS["v"]
     out = pipe.generate("a knock", steps=2, seed=0)  # the default sampler runs on this model
     assert torch.isfinite(out.audio).all()
+
+
+@pytest.mark.slow
+def test_run_with_a_vae_from_a_model_folder_trains_only_the_diffusion_stage(tmp_path):
+    """--vae-from: the VAE (encoder, decoder, scale) of the shipped folder, no VAE / decoder stage; the
+    MMDiT's pooled request path and coherent init end up in the folder."""
+    from safetensors.torch import load_file
+
+    from audiox.pipeline import AudioX
+    from audiox.pipeline.load import default_model_dir
+
+    shipped = default_model_dir()
+    recipe = OwnRecipe(items=4, steps=2, batch=2, vae_from=str(shipped), pooled_condition=True, coherent_init=True)
+    folder = train_own_model(tmp_path / "run", recipe, quiet=True)
+    assert not (tmp_path / "run" / "decoder").exists() and not (tmp_path / "run" / "vae" / "vae_state.pt").exists()
+    ours, theirs = load_file(str(folder / "model.safetensors")), load_file(str(shipped / "model.safetensors"))
+    vae_keys = [k for k in theirs if k.startswith("pretransform.model.")]
+    assert vae_keys and all(torch.equal(ours[k], theirs[k]) for k in vae_keys)
+    assert any(".transformer.pooled.net." in k for k in ours)
+    config = json.loads((folder / "config.json").read_text())
+    assert config["model"]["diffusion"]["config"]["pooled_condition"] is True
+    shipped_scale = json.loads((shipped / "config.json").read_text())["model"]["pretransform"]["scale"]
+    assert config["model"]["pretransform"]["scale"] == pytest.approx(shipped_scale)
+    out = AudioX.from_pretrained(folder).generate("a knock", duration_s=1.0, steps=2, seed=0)
+    assert torch.isfinite(out.audio).all()
+
+
+def test_vae_from_a_folder_without_weights_is_a_clear_error(tmp_path):
+    from audiox.synth.own_training import import_vae
+
+    with pytest.raises(ConfigError, match="no model.safetensors"):
+        import_vae(tmp_path, tmp_path / "vae")

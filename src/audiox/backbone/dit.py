@@ -7,6 +7,8 @@ N context tokens, D width, H heads, E head dim.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from einops import rearrange
 from torch import nn
@@ -101,11 +103,21 @@ class ContinuousTransformer(nn.Module):
         # official quirk: no masks reach the layers (padded context tokens are attended); the time token
         # takes rotary position 0.
         """
+        return self.block_outputs(x, time_token=time_token, context=context, depths=(len(self.layers),))[0]
+
+    def block_outputs(
+        self, x: torch.Tensor, *, time_token: torch.Tensor, context: torch.Tensor, depths: Sequence[int]
+    ) -> list[torch.Tensor]:
+        """`project_out` of the hidden states after the first d blocks, for each d in `depths` (ascending,
+        1..depth), from one pass: [(B, 1+L, C_out)] (DMD discriminator features)."""
         h = torch.cat((time_token, self.project_in(x)), dim=1)  # (B, 1+L, D)
         freqs = self.rotary_pos_emb(h.shape[1])
-        for layer in self.layers:
+        outs = []
+        for depth, layer in enumerate(self.layers[: max(depths)], start=1):
             h = layer(h, context, freqs)
-        return self.project_out(h)
+            if depth in depths:
+                outs.append(self.project_out(h))
+        return outs
 
 
 class DiffusionTransformer(BackboneStem):
@@ -127,8 +139,15 @@ class DiffusionTransformer(BackboneStem):
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, cross_attn_cond: torch.Tensor) -> torch.Tensor:
         """x: (B, C, L) latents, t: (B,) time, cross_attn_cond: (B, N, cond_token_dim) -> (B, C, L)."""
+        return self.block_outputs(x, t, cross_attn_cond, (len(self.transformer.layers),))[0]
+
+    def block_outputs(
+        self, x: torch.Tensor, t: torch.Tensor, cross_attn_cond: torch.Tensor, depths: Sequence[int]
+    ) -> list[torch.Tensor]:
+        """The output head applied after the first d blocks, for each d in `depths`: [(B, C, L)] (the full
+        depth is `forward`'s output). Inputs as `forward`."""
         self.check_inputs(x, t, cross_attn_cond, self.cond_token_dim)
         context = self.to_cond_embed(cross_attn_cond)  # (B, N, D_ctx)
         time_token = self.embed_timestep(t)[:, None]  # (B, 1, D)
-        out = self.transformer(self.pre(x), time_token=time_token, context=context)  # (B, 1+L, C)
-        return self.post(out)
+        outs = self.transformer.block_outputs(self.pre(x), time_token=time_token, context=context, depths=depths)
+        return [self.post(out) for out in outs]  # (B, C, L) each

@@ -7,6 +7,8 @@ S = 1 + L sequence, N context tokens, D width.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -18,6 +20,33 @@ from audiox.errors import ConfigError, InputError
 
 OFFICIAL_MM_TOKEN_DIM = 768  # hard-coded width of the fused context in the official code
 OFFICIAL_NUM_MM_TOKENS = 384  # hard-coded context length: 128 text + 128 video + 128 audio
+
+
+class PooledCondition(nn.Module):
+    """audiox's own option (`pooled_condition`): the mean of each third of the fused context (the MAF
+    output is [text | video | audio] slots), concatenated, through Linear -> SiLU -> Linear, one vector per
+    item added to every position's adaLN input. The official path reaches a position only through a
+    Linear over the token axis, whose random init scrambles the caption per position; this path hands
+    every position the whole request from the first step. The last Linear starts at zero, so adding the
+    path to a trained model leaves its output unchanged until it trains."""
+
+    def __init__(self, *, mm_token_dim: int, dim: int, groups: int = 3) -> None:
+        super().__init__()
+        self.groups = groups
+        self.net = nn.Sequential(nn.Linear(groups * mm_token_dim, dim), nn.SiLU(), nn.Linear(dim, dim))
+        nn.init.zeros_(self.net[2].weight)
+        nn.init.zeros_(self.net[2].bias)
+
+    def forward(self, context: torch.Tensor) -> torch.Tensor:
+        """context: (B, N, mm_token_dim), N divisible by `groups` -> (B, 1, D)."""
+        b, n, w = context.shape
+        parts = context.reshape(b, self.groups, n // self.groups, w)  # (B, G, T, W)
+        # padding slots (text beyond the caption) leave the MAF as ~0 (norm ~1e-4 of a real token's): a mean
+        # over the slots above 1e-3 of their part's largest norm is the mean over the real tokens
+        norms = parts.norm(dim=-1)  # (B, G, T)
+        keep = (norms > 1e-3 * norms.amax(dim=-1, keepdim=True)).to(parts.dtype)
+        pooled = (parts * keep[..., None]).sum(dim=2) / keep.sum(dim=2, keepdim=True).clamp(min=1.0)
+        return self.net(pooled.reshape(b, 1, self.groups * w))
 
 
 class ContinuousMMDiTTransformer(nn.Module):
@@ -37,6 +66,7 @@ class ContinuousMMDiTTransformer(nn.Module):
         kernel_size: int,
         mm_token_dim: int,
         num_mm_tokens: int,
+        pooled_condition: bool = False,
     ) -> None:
         super().__init__()
         self.seq_len = seq_len
@@ -54,22 +84,36 @@ class ContinuousMMDiTTransformer(nn.Module):
             nn.Identity() if seq_len == num_mm_tokens else nn.Linear(num_mm_tokens, seq_len)
         )
         self.head_dim = dim // num_heads
+        if pooled_condition and num_mm_tokens % 3:
+            raise ConfigError(f"pooled_condition needs the context in 3 equal parts, got {num_mm_tokens} tokens")
+        self.pooled = PooledCondition(mm_token_dim=mm_token_dim, dim=dim) if pooled_condition else None
 
     def project_mm_tokens(self, context: torch.Tensor) -> torch.Tensor:
         """context: (B, N, mm_token_dim) -> per-position conditioning (B, S, D)."""
         m = self.proj_mm_tokens(context)  # (B, N, D)
-        return self.proj_mm_seq_len(m.transpose(1, 2)).transpose(1, 2)  # (B, S, D)
+        cond = self.proj_mm_seq_len(m.transpose(1, 2)).transpose(1, 2)  # (B, S, D)
+        return cond if self.pooled is None else cond + self.pooled(context)
 
     def forward(self, x: torch.Tensor, *, time_token: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         """x: (B, L, C_in), time_token: (B, 1, D), context: (B, N, mm_token_dim) -> (B, 1+L, C_out)."""
+        return self.block_outputs(x, time_token=time_token, context=context, depths=(len(self.layers),))[0]
+
+    def block_outputs(
+        self, x: torch.Tensor, *, time_token: torch.Tensor, context: torch.Tensor, depths: Sequence[int]
+    ) -> list[torch.Tensor]:
+        """`project_out` of the hidden states after the first d blocks, for each d in `depths` (ascending,
+        1..depth), from one pass: [(B, 1+L, C_out)] (DMD discriminator features; `forward` is the full depth)."""
         h = torch.cat((time_token, self.project_in(x)), dim=1)  # (B, S, D)
         cond = self.project_mm_tokens(context)  # (B, S, D)
         # The RoPE table is recomputed per call (never a buffer), so a model built on `meta` and then
         # materialised by loading a checkpoint has no uninitialised state.
         cos, sin = adjacent_rope_table(self.seq_len, self.head_dim, device=h.device)  # (S, E/2)
-        for layer in self.layers:
+        outs = []
+        for depth, layer in enumerate(self.layers[: max(depths)], start=1):
             h = layer(h, cond, cos, sin, time_token)
-        return self.project_out(h)
+            if depth in depths:
+                outs.append(self.project_out(h))
+        return outs
 
 
 class MMDiffusionTransformer(BackboneStem):
@@ -107,6 +151,7 @@ class MMDiffusionTransformer(BackboneStem):
             kernel_size=cfg.kernel_size,
             mm_token_dim=mm_token_dim,
             num_mm_tokens=num_mm_tokens,
+            pooled_condition=cfg.pooled_condition,
         )
 
     @property
@@ -117,6 +162,13 @@ class MMDiffusionTransformer(BackboneStem):
     def forward(self, x: torch.Tensor, t: torch.Tensor, cross_attn_cond: torch.Tensor) -> torch.Tensor:
         """x: (B, C, L) with L = latent_seq_len - 1, t: (B,), cross_attn_cond: (B, num_mm_tokens,
         mm_token_dim) -> (B, C, L)."""
+        return self.block_outputs(x, t, cross_attn_cond, (len(self.transformer.layers),))[0]
+
+    def block_outputs(
+        self, x: torch.Tensor, t: torch.Tensor, cross_attn_cond: torch.Tensor, depths: Sequence[int]
+    ) -> list[torch.Tensor]:
+        """The output head applied after the first d blocks, for each d in `depths`: [(B, C, L)] (the last
+        entry of the full depth is `forward`'s output). Inputs as `forward`."""
         self.check_inputs(x, t, cross_attn_cond, self.mm_token_dim)
         if x.shape[2] != self.num_latent_frames:
             raise InputError(
@@ -128,5 +180,27 @@ class MMDiffusionTransformer(BackboneStem):
                 f"{tuple(cross_attn_cond.shape)=}: the MMDiT needs {self.num_mm_tokens} context tokens"
             )
         time_token = self.embed_timestep(t)[:, None]  # (B, 1, D)
-        out = self.transformer(self.pre(x), time_token=time_token, context=cross_attn_cond)  # (B, S, C)
-        return self.post(out)
+        outs = self.transformer.block_outputs(self.pre(x), time_token=time_token, context=cross_attn_cond, depths=depths)
+        return [self.post(out) for out in outs]  # (B, C, L) each
+
+
+@torch.no_grad()
+def init_coherent_seq_projection(transformer: ContinuousMMDiTTransformer, *, text_weight: float = 1 / 32) -> None:
+    """Re-initialise `proj_mm_seq_len` (N context slots -> S positions) so every position starts with a
+    readable view of the request (audiox's own models, before training; official checkpoints never pass
+    here): the text third summed at `text_weight` into every latent position; the video and audio thirds
+    mapped by time, latent position p (1..L) reading the slot at the same relative time. Bias zero; the
+    time-token position reads nothing. Raises ConfigError when the projection is an Identity."""
+    proj = transformer.proj_mm_seq_len
+    if not isinstance(proj, nn.Linear) or proj.in_features % 3:
+        raise ConfigError("coherent init needs proj_mm_seq_len to be a Linear over 3 equal context parts")
+    slots, positions = proj.in_features // 3, proj.out_features
+    weight = torch.zeros(positions, 3 * slots)
+    weight[1:, :slots] = text_weight
+    frames = positions - 1
+    for p in range(frames):
+        j = min(slots - 1, (p * slots) // frames)
+        weight[1 + p, slots + j] = 1.0  # video slot at the same time
+        weight[1 + p, 2 * slots + j] = 1.0  # audio-prompt slot at the same time
+    proj.weight.copy_(weight)
+    proj.bias.zero_()

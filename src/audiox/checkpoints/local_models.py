@@ -32,6 +32,11 @@ class LocalModel:
     def repo_ids(self) -> tuple[str, ...]:
         return (self.repo_id, *self.aliases)
 
+    @property
+    def fetch_files(self) -> tuple[str, ...]:
+        """The files to download (not the whole repo, which also holds TF / Flax / ONNX copies)."""
+        return (*(name for group in self.files for name in group), WEIGHT_FILES[0])
+
 
 T5_BASE = LocalModel(
     label="T5 text encoder",
@@ -139,7 +144,7 @@ def _not_found_message(model: LocalModel, searched: list[str], local_dir: str | 
     where = f"in {local_dir}" if local_dir is not None else "in the local Hugging Face cache"
     return (
         f"{model.label} {names} not found offline {where}; searched: {', '.join(searched)}; "
-        f"on a machine with internet run `huggingface-cli download {model.repo_id}` and copy its "
-        f"Hugging Face cache (~/.cache/huggingface/hub) here (or set HF_HOME / HF_HUB_CACHE to it), "
+        f"on a machine with internet run `hf download {model.repo_id} {' '.join(model.fetch_files)}` and "
+        "copy its Hugging Face cache (~/.cache/huggingface/hub) here (or set HF_HOME / HF_HUB_CACHE to it), "
         f"or pass {model.flag} DIR with the model files"
     )

@@ -27,15 +27,14 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from audiox.cli.model_arg import MODEL_HELP, add_download_argument
 from audiox.errors import InputError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     source = p.add_mutually_exclusive_group()
-    source.add_argument(
-        "--model", type=Path,
-        help="model folder: config.json + model.ckpt/model.safetensors (+ ...); default: the shipped model",
-    )
+    source.add_argument("--model", help=f"{MODEL_HELP}; default: the shipped model")
+    add_download_argument(p)
     source.add_argument("--truth", action="store_true", help="score the ground-truth renders (no model)")
     source.add_argument(
         "--other-truth", action="store_true",
@@ -103,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         from audiox.pipeline import AudioX
 
         pipe = AudioX.from_pretrained(
-            args.model, device=args.device, t5=args.t5, synchformer=args.synchformer
+            args.model, device=args.device, t5=args.t5, synchformer=args.synchformer, download=args.download
         )
     progress = None if args.quiet else (lambda text: print(f"bench: {text}", file=sys.stderr, flush=True))
     report = run_bench(

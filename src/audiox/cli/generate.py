@@ -22,12 +22,14 @@ Limits: duration 0.01-600 s, steps 1-10000, cfg scale 0-100, sigmas in (0, 10000
 Examples:
   audiox generate "two knocks then a bell" -o out.wav                       (the shipped model)
   audiox generate "a dog barks twice" --model AudioX/ -o dog.wav
+  audiox generate "a dog barks" --model HKUSTAudio/AudioX-MAF --download    (fetched once into the HF cache)
   audiox generate --video clip.mp4 --model AudioX/            (writes clip_v2a.wav and clip_v2a.mp4)
   audiox generate "calm piano" --audio song.wav --model AudioX/             (music continuation)
   audiox generate --audio take.wav --inpaint 2.0 3.5 --model AudioX/        (audio inpainting)
   audiox generate "rain on a tin roof" --init-audio rain.wav --init-strength 0.4    (a variation)
   audiox generate "rain" --loudness -14 -o rain.wav                 (loudness-normalised, needs [loudness])
   audiox generate "rain" --batch prompts.txt --out-dir outs/ --model AudioX/
+  audiox generate "a new sound" --model AudioX/ --lora runs/lora/export/final/adapter.safetensors:0.8
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import secrets
 import sys
 from pathlib import Path
 
+from audiox.cli.model_arg import MODEL_HELP, add_download_argument
 from audiox.cli.outputs import PlannedOutput, plan_outputs
 from audiox.errors import AudioXError, InputError
 
@@ -49,8 +52,10 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("prompt", nargs="?", default=None, help="text prompt (optional with --video/--image/--audio)")
-    p.add_argument("--model", type=Path, help="model folder: config.json + model.ckpt/model.safetensors (+ vae.ckpt, "
-                   "synchformer_state_dict.pth, t5-base/); default: the small model shipped in the package")
+    p.add_argument("--model", help=f"{MODEL_HELP}; default: the small model shipped in the package")
+    add_download_argument(p)
+    p.add_argument("--lora", action="append", default=[], metavar="ADAPTER[:SCALE]",
+                   help="merge a LoRA adapter (`audiox train --lora`) into --model, scaled (default 1); repeatable")
     p.add_argument("--video", type=Path, help="video to score (video-to-audio / video-to-music)")
     p.add_argument("--image", type=Path, help="still image (image-to-audio)")
     p.add_argument("--audio", type=Path, help="audio to continue, or to inpaint with --inpaint")
@@ -118,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     if not jobs:
         return 1
     pipe = AudioX.from_pretrained(args.model, device=args.device, t5=args.t5, synchformer=args.synchformer,
-                                  progress=not args.quiet)
+                                  progress=not args.quiet, lora=args.lora, download=args.download)
     for (name, request), plan in zip(jobs, plans):
         try:
             output = pipe(request)
@@ -289,4 +294,6 @@ def _provenance(request, args: argparse.Namespace) -> str:
     fields["model"] = str(args.model) if args.model is not None else "shipped"
     if args.loudness is not None:
         fields["loudness_lufs"] = args.loudness
+    if args.lora:
+        fields["lora"] = list(args.lora)
     return json.dumps(fields, separators=(",", ":"))

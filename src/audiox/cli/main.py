@@ -11,12 +11,15 @@ from audiox.errors import AudioXError
 VERBS = {
     "generate": "Generate audio or music from text, video, image and/or audio",
     "bench": "Benchmark a model on fixed-seed synthetic test sets (Cat/Cnt/Ord/TS, sync, tempo/key, seams)",
+    "eval": "Score generated audio: FAD, FD, KL, IS, CLAP score (local embedders, cached embeddings)",
     "conformance": "Run golden-vector cases against this implementation",
     "train": "Train or fine-tune a diffusion model with PyTorch Lightning (input masking, CFG dropout, EMA)",
+    "distill": "Distil a model into a few-step student (DMD + diffusion discriminator, AudioX-Turbo's recipe)",
     "train-own": "Train audiox's own small model on the synthetic world (the recipe of the shipped model)",
     "train-vae": "Train the Oobleck VAE (multi-resolution STFT + adversarial losses)",
     "encode-dataset": "Pre-encode a manifest's VAE latents and text/video features to a cache",
-    "info": "Describe a model config: components, parameter counts, expected files",
+    "serve": "Serve a web UI and a JSON HTTP API for one model (needs the serve extra)",
+    "info": "Describe a model (folder, hub id or config): components, parameter counts, files",
     "convert": "Convert an official model.ckpt to safetensors (config in the metadata)",
 }
 

@@ -33,6 +33,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--decoder-adversarial", action="store_true", default=None,
                    help="refine the decoder against a multi-scale waveform discriminator too (hinge + feature "
                         "matching); a larger --decoder-steps with it continues an STFT-only refinement")
+    p.add_argument("--pooled-condition", action="store_true", default=None,
+                   help="MMDiT: add the pooled request path to every block's adaLN input (own option)")
+    p.add_argument("--coherent-init", action="store_true", default=None,
+                   help="MMDiT: start the token-axis context projection readable (text summed, video and "
+                        "audio mapped by time)")
+    p.add_argument("--vae-from", type=Path, default=None,
+                   help="take the VAE from this model folder (e.g. the shipped one: src/audiox/assets/own_model) "
+                        "instead of training one; skips the VAE, scale and decoder stages")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
 
     recipe = recipe_with(OwnRecipe(), backbone=args.backbone, seed=args.seed, vae_steps=args.vae_steps,
                          items=args.items, steps=args.steps, batch=args.batch, decoder_steps=args.decoder_steps,
-                         decoder_adversarial=args.decoder_adversarial)
+                         decoder_adversarial=args.decoder_adversarial, pooled_condition=args.pooled_condition,
+                         coherent_init=args.coherent_init,
+                         vae_from=str(args.vae_from) if args.vae_from is not None else None)
     folder = train_own_model(args.out, recipe, quiet=args.quiet)
     print(f"model folder: {folder}")
     return 0

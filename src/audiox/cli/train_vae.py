@@ -30,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     from audiox.training.vae_train import train_vae
 
     cfg = load_train_config(VaeTrainConfig, args.config, args.overrides)
-    built = build_training_model(init=args.init, model_config=args.model_config, seed=cfg.run.seed)
+    built = build_training_model(init=args.init, model_config=args.model_config, seed=cfg.run.seed,
+                                 download=args.download)
     result = train_vae(built.model, cfg, args.data, args.out, resume=args.resume)
     if result.trainer.is_global_zero:
         print(f"trained {result.trainer.global_step} optimizer steps; VAE weights: {result.weights}")

@@ -68,7 +68,7 @@ def load_t5_text_encoder(name_or_folder: str | Path, *, cache_dir: str | Path | 
         return T5TextEncoder(tokenizer=tokenizer, model=model)
     raise CheckpointError(
         f"T5 model {str(name_or_folder)!r} not found locally (tried folder/HF cache entries {candidates}); "
-        "download it once (e.g. `huggingface-cli download google-t5/t5-base`) or pass its folder"
+        "download it once (e.g. `hf download google-t5/t5-base`) or pass its folder"
     )
 
 

@@ -125,7 +125,7 @@ def _conditioning(scale: float) -> dict:
     }
 
 
-def _backbone(backbone: str) -> dict:
+def _backbone(backbone: str, pooled_condition: bool) -> dict:
     latent_dim = OWN_SIZES["vae"]["latent_dim"]
     config = {
         "io_channels": latent_dim, **OWN_SIZES[backbone], "cond_token_dim": OWN_SIZES["cond_dim"],
@@ -133,13 +133,16 @@ def _backbone(backbone: str) -> dict:
     }
     if backbone == "mmdit":
         config["_latent_seq_len"] = own_latent_frames() + 1  # the time token + the latent frames
+        if pooled_condition:
+            config["pooled_condition"] = True  # own option: see backbone.mmdit.PooledCondition
     return config
 
 
-def own_small_config_dict(backbone: str = "dit", *, latent_scale: float = 1.0) -> dict:
+def own_small_config_dict(backbone: str = "dit", *, latent_scale: float = 1.0, pooled_condition: bool = False) -> dict:
     """The own model's whole config.json. `backbone`: "dit" (DiT + MAF, v objective, like AudioX-MAF) or
     "mmdit" (MMDiT + MAF, rectified flow, like AudioX-Turbo before distillation); `latent_scale`: the
-    pretransform scale of both VAE copies (see `own_vae_dict`)."""
+    pretransform scale of both VAE copies (see `own_vae_dict`); `pooled_condition`: the MMDiT's pooled
+    request path (own option)."""
     if backbone not in ("dit", "mmdit"):
         from audiox.errors import ConfigError
 
@@ -161,17 +164,17 @@ def own_small_config_dict(backbone: str = "dit", *, latent_scale: float = 1.0) -
                 "gate": True,
                 "gate_type": "MAF",
                 "gate_type_config": dict(OWN_SIZES["maf"]),
-                "config": _backbone(backbone),
+                "config": _backbone(backbone, pooled_condition),
             },
         },
     }
 
 
-def own_small_config(backbone: str = "dit", *, latent_scale: float = 1.0):
+def own_small_config(backbone: str = "dit", *, latent_scale: float = 1.0, pooled_condition: bool = False):
     """`own_small_config_dict` parsed strictly into an AudioXConfig."""
     from audiox.config.parse import parse_config
 
-    return parse_config(own_small_config_dict(backbone, latent_scale=latent_scale),
+    return parse_config(own_small_config_dict(backbone, latent_scale=latent_scale, pooled_condition=pooled_condition),
                         source=f"own_small_config({backbone!r})")
 
 

@@ -189,6 +189,10 @@ class BackboneConfig:
     latent_seq_len: int = 237  # JSON `_latent_seq_len`: 1 time token + latent frames
     mlp_ratio: float = 4.0
     kernel_size: int = 3
+    # audiox's own models only (no official config has it; False computes exactly as officially):
+    # each third of the fused context (text, video, audio slots), mean-pooled, through a small MLP, added
+    # to the per-position adaLN input of every block (`backbone.mmdit.PooledCondition`).
+    pooled_condition: bool = False
 
 
 @dataclass(**FROZEN)

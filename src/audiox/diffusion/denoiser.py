@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from torch import Tensor
 
-from audiox.diffusion.objectives import rf_x0, sigma_to_t, v_scalings
+from audiox.diffusion.objectives import flow_to_v_input, flow_x0, rf_x0, sigma_to_t, v_scalings
 
 Denoiser = Callable[[Tensor, Tensor], Tensor]
 Velocity = Callable[[Tensor, Tensor], Tensor]
@@ -49,6 +49,32 @@ def rf_denoiser(net: Callable[[Tensor, Tensor], Tensor]) -> Callable[[Tensor, Te
         return rf_x0(x, net(x, t), t)
 
     return denoise
+
+
+def flow_denoiser(net: Callable[[Tensor, Tensor], Tensor], objective: str) -> Callable[[Tensor, Tensor], Tensor]:
+    """x0(z: (B, C, L), t: (B,)) of a network of either objective at a point z = (1 - t) x0 + t eps of the
+    rectified-flow path: the flow / denoiser view DMD distillation and the DMD sampler use for both families
+    (a `v` network is called at `flow_to_v_input(z, t)`)."""
+    if objective == "rectified_flow":
+        return rf_denoiser(net)
+
+    def denoise(z: Tensor, t: Tensor) -> Tensor:
+        return flow_x0(objective, z, t, net(*flow_to_v_input(z, t)))
+
+    return denoise
+
+
+def flow_velocity(net: Callable[[Tensor, Tensor], Tensor], objective: str) -> Velocity:
+    """Rectified-flow velocity (z - x0) / t of a network of either objective (t > 0); for `rectified_flow`
+    the network's raw output."""
+    if objective == "rectified_flow":
+        return rf_velocity(net)
+    denoise = flow_denoiser(net, objective)
+
+    def velocity(z: Tensor, t: Tensor) -> Tensor:
+        return (z - denoise(z, t)) / _expand(t, z)
+
+    return velocity
 
 
 def _expand(c: Tensor, like: Tensor) -> Tensor:

@@ -76,3 +76,21 @@ def rf_target(x0: Tensor, noise: Tensor) -> Tensor:
 def rf_x0(z: Tensor, v: Tensor, t: Tensor) -> Tensor:
     """Clean estimate from a rectified-flow velocity: x0 = z - t * v. z, v: (B, C, L); t: (B,) or 0-dim."""
     return z - _expand(t, z) * v
+
+
+def flow_to_v_input(z: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
+    """A point of the rectified-flow path z = (1 - t) x0 + t eps as a v-objective input: (z / n, t_v) with
+    n = sqrt((1 - t)^2 + t^2) and t_v = (2 / pi) atan2(t, 1 - t), so that z / n = cos(pi t_v / 2) x0 +
+    sin(pi t_v / 2) eps exactly (defined at t = 1 too). z: (B, C, L); t: (B,) -> ((B, C, L), (B,))."""
+    norm = ((1 - t) ** 2 + t**2).sqrt()
+    return z / _expand(norm, z), torch.atan2(t, 1 - t) / math.pi * 2
+
+
+def flow_x0(objective: str, z: Tensor, t: Tensor, output: Tensor) -> Tensor:
+    """Clean estimate x0 from a network output at flow time t. For `rectified_flow` the output is the
+    velocity at (z, t); for `v` it is the v-prediction at `flow_to_v_input(z, t)`. z, output: (B, C, L)."""
+    if objective == "rectified_flow":
+        return rf_x0(z, output, t)
+    z_v, t_v = flow_to_v_input(z, t)
+    alpha, sigma = v_alpha_sigma(t_v)
+    return _expand(alpha, z) * z_v - _expand(sigma, z) * output

@@ -11,6 +11,7 @@ continuation returns the user's audio followed by the new audio (`new_only`: the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import partial
@@ -31,7 +32,10 @@ from audiox.pipeline.prepare import prepare_request
 from audiox.pipeline.request import GenerationRequest
 from audiox.pipeline.splice import INPAINT_CROSSFADE_S, splice_inpainted
 from audiox.pipeline.windows import Window, crossfade_join, plan_windows
+from audiox.sampling.k_solvers import Callback
 from audiox.sampling.run import SamplerSettings, sample_latents, sampling_grid
+
+StepCallback = Callable[[int, int], None]  # (sampler steps done over all windows, total steps)
 
 
 @dataclass(frozen=True)
@@ -80,9 +84,9 @@ class AudioX:
 
     @classmethod
     def from_pretrained(cls, path=None, **kwargs) -> AudioX:
-        """Load a model folder (official `config.json` + `model.ckpt`/`model.safetensors` + ...; None: the
-        small model shipped in the package); see `audiox.pipeline.load.load_pipeline` for the files and
-        options."""
+        """Load a model folder (official `config.json` + `model.ckpt`/`model.safetensors` + ...), a Hugging
+        Face repo id from the local cache ("HKUSTAudio/AudioX-MAF"; `download=True` fetches missing files), or
+        None: the small model shipped in the package; see `audiox.pipeline.load.load_pipeline`."""
         from audiox.pipeline.load import load_pipeline
 
         check_device(kwargs.get("device", "cpu"))  # before the (slow) load
@@ -155,32 +159,11 @@ class AudioX:
         """Keyword form of `__call__`: `generate("dog barks", duration_s=5, seed=1)`; see GenerationRequest."""
         return self(GenerationRequest(text=text, **kwargs))
 
-    def __call__(self, request: GenerationRequest) -> AudioOutput:
-        request = self.check(request)
-        windows = plan_windows(request.duration_s, self.window_s, self.overlap_s)
-        user_audio = self._user_audio(request) if request.audio is not None else None  # read once
-        inpaint_source = self._inpaint_source(request, user_audio) if request.inpaint is not None else None
-        init_audio = self._prepared_audio(request.init_audio, request.init_audio_sample_rate) \
-            if request.init_audio is not None else None
-        chunks: list[Tensor] = []
-        for index, window in enumerate(windows):
-            kept = self._kept_window(request, window, user_audio) if index > 0 else None
-            if kept is not None:  # inpainting: a later window the user's audio fills entirely is not generated
-                chunks.append(kept)
-                continue
-            prompt = self._window_prompt(request, chunks, index, user_audio, inpaint_source)
-            keep = None
-            if inpaint_source is not None and index == 0:
-                keep = self._inpaint_keep(inpaint_source, request, user_audio.shape[-1])
-            chunks.append(self._generate_window(request, window, index, prompt, keep, init_audio))
-        overlap = round(self.overlap_s * self.sample_rate)
-        audio = crossfade_join(chunks, overlap)[..., : round(request.duration_s * self.sample_rate)]
-        audio = self._finish(request, audio.float().cpu(), user_audio)
-        return AudioOutput(audio=audio, sample_rate=self.sample_rate, request=request)
-
     def check(self, request: GenerationRequest) -> GenerationRequest:
-        """The request as it will run: the model's defaults filled in, the sampler settings and the media
-        checked (headers only, `prepare_request`), the duration settled. Cheap: no model call."""
+        """The request as it will run, checked against the model and its media without running it: the
+        model's defaults filled in, the sampler settings, the media (headers only, `prepare_request`: files,
+        limits, the video's span), the inpainting range; the duration settled. Raises InputError /
+        MediaError."""
         d = self.defaults
         request = request.replace(
             steps=request.steps or d.steps,
@@ -210,7 +193,7 @@ class AudioX:
         (continuation), or as is. Non-finite samples are an error, never written."""
         if not torch.isfinite(audio).all():
             raise AudioXError("generation produced NaN or infinite samples; check the model weights, or run in "
-                              "float32 (no --dtype float16)")
+                              "float32")
         rate = self.sample_rate
         if request.inpaint is not None:
             offset = round(request.seconds_start * rate)
@@ -234,6 +217,31 @@ class AudioX:
         if touches or start + num > user_audio.shape[-1]:
             return None
         return user_audio[None, :, start : start + num].expand(request.batch_size, -1, -1)
+
+    def __call__(self, request: GenerationRequest, *, on_step: StepCallback | None = None) -> AudioOutput:
+        """`on_step(done, total)` is called after every sampler step; total = steps x windows."""
+        request = self.check(request)
+        windows = plan_windows(request.duration_s, self.window_s, self.overlap_s)
+        user_audio = self._user_audio(request) if request.audio is not None else None  # read once
+        inpaint_source = self._inpaint_source(request, user_audio) if request.inpaint is not None else None
+        init_audio = self._prepared_audio(request.init_audio, request.init_audio_sample_rate) \
+            if request.init_audio is not None else None
+        chunks: list[Tensor] = []
+        for index, window in enumerate(windows):
+            kept = self._kept_window(request, window, user_audio) if index > 0 else None
+            if kept is not None:  # inpainting: a later window the user's audio fills entirely is not generated
+                chunks.append(kept)
+                continue
+            prompt = self._window_prompt(request, chunks, index, user_audio, inpaint_source)
+            keep = None
+            if inpaint_source is not None and index == 0:
+                keep = self._inpaint_keep(inpaint_source, request, user_audio.shape[-1])
+            report = _step_reporter(on_step, index * request.steps, len(windows) * request.steps)
+            chunks.append(self._generate_window(request, window, index, prompt, keep, init_audio, report))
+        overlap = round(self.overlap_s * self.sample_rate)
+        audio = crossfade_join(chunks, overlap)[..., : round(request.duration_s * self.sample_rate)]
+        audio = self._finish(request, audio.float().cpu(), user_audio)
+        return AudioOutput(audio=audio, sample_rate=self.sample_rate, request=request)
 
     # --------------------------------------------------------------------------------------- steps
 
@@ -282,9 +290,10 @@ class AudioX:
 
     def _generate_window(
         self, request: GenerationRequest, window: Window, index: int, prompt: Tensor | None,
-        keep: tuple[Tensor, Tensor] | None, init_audio: Tensor | None = None,
+        keep: tuple[Tensor, Tensor] | None, init_audio: Tensor | None = None, callback: Callback | None = None,
     ) -> Tensor:
-        """(B, C, S_window) audio of one window; `init_audio` (C, S) at the model's rate: a variation."""
+        """(B, C, S_window) audio of one window; `init_audio` (C, S) at the model's rate: a variation;
+        `callback` gets the sampler's per-step dicts."""
         model, batch = self.model, request.batch_size
         generator = torch.Generator().manual_seed(request.window_seed(index))
         noise = torch.randn((batch, model.config.model.io_channels, self.num_latent_frames), generator=generator)
@@ -300,7 +309,7 @@ class AudioX:
         with torch.no_grad(), autocast:
             latents = sample_latents(
                 net, noise.to(self.device), objective=model.objective, settings=settings, generator=generator,
-                progress=self.progress, keep=keep, init=init,
+                progress=self.progress, keep=keep, init=init, callback=callback,
             )
         with torch.no_grad():
             audio = model.decode(latents.float())  # official: the decoder runs in float32
@@ -366,6 +375,13 @@ class AudioX:
         eps = torch.randn(shape, generator=generator).to(self.device)  # drawn on the CPU generator
         with torch.no_grad():
             return self.model.pretransform.encode(batch, noise=eps)
+
+
+def _step_reporter(on_step: StepCallback | None, done_before: int, total: int) -> Callback | None:
+    """A sampler callback that reports (steps done over all windows, total) to `on_step`."""
+    if on_step is None:
+        return None
+    return lambda info: on_step(min(done_before + int(info["i"]) + 1, total), total)
 
 
 def _last_seconds(audio: Tensor, seconds: float, sample_rate: int) -> Tensor:

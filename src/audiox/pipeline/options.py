@@ -26,9 +26,9 @@ VISION_SIZE_FIELDS = ("hidden_size", "intermediate_size", "num_hidden_layers", "
                       "patch_size", "image_size", "projection_dim", "num_channels")
 
 
-def read_options(path: Path) -> dict[str, Any]:
-    """The checked content of `audiox.json` at `path` ({} when there is none)."""
-    if not path.is_file():
+def read_options(path: Path | None) -> dict[str, Any]:
+    """The checked content of `audiox.json` at `path` ({} for None or no file)."""
+    if path is None or not path.is_file():
         return {}
     try:
         options = json.loads(path.read_text(encoding="utf-8"))

@@ -4,7 +4,8 @@
 e.g. `functools.partial(model.velocity, context=..., cfg_scale=...)`). For the `v` objective it is wrapped
 into a k-diffusion denoiser over a polyexponential sigma schedule (official `sample_k`); for
 `rectified_flow` the sampler is the Euler flow solver (official `sample_rf`, which ignores the sampler
-name) or the Turbo 4-step DMD sampler.
+name) or the Turbo 4-step DMD sampler (which also runs a DMD student of a `v` teacher, through the flow
+view of its network, `diffusion.denoiser.flow_velocity`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor
 
-from audiox.diffusion.denoiser import rf_velocity, v_denoiser
+from audiox.diffusion.denoiser import flow_velocity, v_denoiser
 from audiox.diffusion.objectives import rf_noise, t_to_sigma
 from audiox.errors import InputError
 from audiox.sampling import SAMPLERS
@@ -46,7 +47,7 @@ class SamplerSettings:
             raise InputError(f"unknown sampler {name!r}; choose one of {', '.join(SAMPLERS)}")
         if objective == "rectified_flow" and name not in FLOW_SAMPLERS:
             name = "rf-euler"  # official quirk: sample_rf deletes sampler_type and always runs Euler
-        if objective == "v" and name in FLOW_SAMPLERS:
+        if objective == "v" and name == "rf-euler":
             raise InputError(f"sampler {name!r} is for rectified-flow models; this model uses the v objective")
         if self.steps < 1:
             raise InputError(f"steps must be >= 1, got {self.steps}")
@@ -75,15 +76,14 @@ def sampling_grid(objective: str, sampler: str, settings: SamplerSettings) -> Te
     return sigmas_polyexponential(settings.steps, settings.sigma_min, sigma_max, settings.rho)
 
 
-def start_point(objective: str, noise: Tensor, grid: Tensor, init: Tensor | None) -> Tensor:
-    """The sampler's starting x: (B, C, L). Without init: noise at the grid's first level (v: noise * sigma,
-    official; flow: the noise). With init latents (B, C, L): the init noised to grid[0]: v: init + sigma
-    noise; flow: (1 - t) init + t noise."""
+def start_point(flow: bool, noise: Tensor, grid: Tensor, init: Tensor | None) -> Tensor:
+    """The sampler's starting x: (B, C, L). `flow`: the grid holds times t (rectified flow, DMD), else
+    k-diffusion sigmas. Without init: noise at the grid's first level (sigmas: noise * sigma, official;
+    times: the noise). With init latents (B, C, L): the init noised to grid[0]: sigmas: init + sigma noise;
+    times: (1 - t) init + t noise."""
     if init is None:
-        return noise * grid[0] if objective == "v" else noise
-    if objective == "v":
-        return init + grid[0] * noise
-    return rf_noise(init, noise, grid[0])
+        return noise if flow else noise * grid[0]
+    return rf_noise(init, noise, grid[0]) if flow else init + grid[0] * noise
 
 
 def sample_latents(
@@ -115,9 +115,12 @@ def sample_latents(
     if settings.init_strength is not None and objective == "v":  # DPM-Solver reads its own endpoints
         settings = replace(settings, sigma_max=float(grid[0]))
     kwargs = _optional_kwargs(fn, settings=settings, step_noise=step_noise, generator=generator)
-    x = start_point(objective, noise, grid, init)  # official: x = noise * sigma_max without an init
-    if objective == "rectified_flow":
-        velocity = rf_velocity(net) if keep is None else _inpaint_velocity(rf_velocity(net), noise, *keep)
+    flow = objective == "rectified_flow" or sampler == "dmd"
+    x = start_point(flow, noise, grid, init)  # official: x = noise * sigma_max without an init
+    if flow:
+        # a DMD student distilled from a v teacher keeps the v parameterisation: it runs in the flow view
+        velocity = flow_velocity(net, objective)
+        velocity = velocity if keep is None else _inpaint_velocity(velocity, noise, *keep)
         out = fn(velocity, x, grid, callback=callback, disable_progress=not progress, **kwargs)
     else:
         denoise = v_denoiser(net) if keep is None else _inpaint_denoiser(v_denoiser(net), noise, *keep)

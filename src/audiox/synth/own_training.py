@@ -82,6 +82,12 @@ class OwnRecipe:
     lr: float = 6e-4
     music_prob: float = 0.25
     task_weights: dict[str, float] = field(default_factory=lambda: dict(OWN_TASK_WEIGHTS))
+    # the MMDiT's request paths (own options, see `synth.training_data.build_own_model`)
+    pooled_condition: bool = False
+    coherent_init: bool = False
+    # take the VAE (encoder, decoder, latent scale) from this model folder instead of training one:
+    # stages 1, 2 and 5 are skipped
+    vae_from: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("vae_steps", "vae_batch", "vae_crop", "vae_pool", "items", "steps", "batch"):
@@ -380,13 +386,15 @@ def train_own_model(out_dir: str | Path, recipe: OwnRecipe = OwnRecipe(), *, qui
     (out / "recipe.json").write_text(json.dumps(asdict(recipe), indent=2))
     started = time.perf_counter()
     model, options = build_own_model(recipe.backbone, seed=recipe.seed)
+    if recipe.vae_from is not None:
+        import_vae(Path(recipe.vae_from), out / "vae")
     data_cfg: SynthTrainingConfig = synth_training_config(
         model, seed=recipe.seed, world_seed=recipe.world_seed, length=recipe.items, music_prob=recipe.music_prob,
         task_weights=recipe.task_weights, random_sign_flip=False,
     )
     vae_path = out / "vae" / "vae.safetensors"
     scale_path = out / "vae" / "latent_scale.json"
-    if vae_steps_done(out / "vae") < recipe.vae_steps or not vae_path.is_file():
+    if recipe.vae_from is None and (vae_steps_done(out / "vae") < recipe.vae_steps or not vae_path.is_file()):
         _say(f"stage 1/6: VAE, {recipe.vae_steps} steps", quiet)
         train_vae_stage(model, recipe, data_cfg.world(), out / "vae", quiet=quiet)
         scale_path.unlink(missing_ok=True)
@@ -397,7 +405,8 @@ def train_own_model(out_dir: str | Path, recipe: OwnRecipe = OwnRecipe(), *, qui
         scale_path.write_text(json.dumps({"scale": scale}))
     scale = json.loads(scale_path.read_text())["scale"]
     _say(f"stage 2/6: latent scale {scale:.4f}", quiet)
-    model, options = build_own_model(recipe.backbone, seed=recipe.seed, latent_scale=scale)
+    model, options = build_own_model(recipe.backbone, seed=recipe.seed, latent_scale=scale,
+                                     pooled_condition=recipe.pooled_condition, coherent_init=recipe.coherent_init)
     _load_vae(model, vae_path)
     copy_vae_encoder(model)
     cache = out / "cache"
@@ -415,16 +424,69 @@ def train_own_model(out_dir: str | Path, recipe: OwnRecipe = OwnRecipe(), *, qui
                                  resume=last if last.is_file() else None, export_options=options)
         done_path.write_text(json.dumps({"steps": int(result.trainer.global_step)}))
     decoder_path = out / "decoder" / "vae.safetensors"
-    if recipe.decoder_steps and (vae_steps_done(out / "decoder") < recipe.decoder_steps or not decoder_path.is_file()):
+    refine = recipe.decoder_steps > 0 and recipe.vae_from is None
+    if refine and (vae_steps_done(out / "decoder") < recipe.decoder_steps or not decoder_path.is_file()):
         _say(f"stage 5/6: decoder refinement, {recipe.decoder_steps} steps", quiet)
         _load_vae(model, vae_path)
         train_vae_stage(model, recipe, data_cfg.world(), out / "decoder", quiet=quiet, decoder_only=True)
     folder = out / "model"
     _say("stage 6/6: float16 model folder", quiet)
-    _finish_folder(final, folder, decoder_path if recipe.decoder_steps else None)
+    _finish_folder(final, folder, decoder_path if refine else None)
     to_storage_dtype(str(folder))
     _say(f"done in {(time.perf_counter() - started) / 60:.1f} min: {folder}", quiet)
     return folder
+
+
+def export_checkpoint(model_dir: str | Path, checkpoint: str | Path, folder: str | Path) -> Path:
+    """A model folder from a diffusion-stage checkpoint of a run: `model_dir` (a finished folder of the same
+    run: config, VAE, encoders, options) with the checkpoint's trained weights and its EMA backbone, in
+    float16. For measuring a run at its intermediate steps (`benchmarks/own_curve.py`)."""
+    import shutil
+
+    from audiox.pipeline import AudioX
+    from audiox.pipeline.load import save_pipeline
+    from audiox.synth.training_data import to_storage_dtype
+
+    pipe = AudioX.from_pretrained(model_dir)
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+    model_state = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.")}
+    pipe.model.load_state_dict(model_state, strict=True)
+    ema = {k[len("ema.ema_model."):]: v for k, v in state.items() if k.startswith("ema.ema_model.")}
+    if ema:
+        pipe.model.backbone.load_state_dict(ema, strict=True)
+    folder = Path(folder)
+    if folder.exists():
+        shutil.rmtree(folder)
+    options = json.loads((Path(model_dir) / "audiox.json").read_text())
+    save_pipeline(pipe, folder, options=options)
+    to_storage_dtype(str(folder))
+    return folder
+
+
+def import_vae(model_dir: Path, out: Path) -> Path:
+    """Write the VAE of a model folder (`pretransform.model.*` of its weights, its config's pretransform
+    scale) as this run's out/vae.safetensors and out/latent_scale.json; returns the weights path. Stages
+    that use the VAE then take it as if stage 1 had trained it. An existing import is kept."""
+    from safetensors.torch import load_file
+
+    from audiox.checkpoints.convert import write_safetensors_atomic
+    from audiox.config.parse import load_config
+
+    weights = out / "vae.safetensors"
+    if weights.is_file() and (out / "latent_scale.json").is_file():
+        return weights
+    files = sorted(model_dir.glob("model.safetensors"))
+    if not files:
+        raise ConfigError(f"train-own: --vae-from {model_dir}: no model.safetensors there; give an own-model folder")
+    prefix = "pretransform.model."
+    tensors = {k[len(prefix):]: v.float() for k, v in load_file(str(files[0])).items() if k.startswith(prefix)}
+    if not tensors:
+        raise ConfigError(f"train-own: --vae-from {model_dir}: its weights hold no VAE ({prefix}*)")
+    scale = load_config(model_dir / "config.json").model.pretransform.scale
+    out.mkdir(parents=True, exist_ok=True)
+    write_safetensors_atomic(tensors, weights, {"format": "audiox-vae", "source": str(model_dir)})
+    (out / "latent_scale.json").write_text(json.dumps({"scale": scale}))
+    return weights
 
 
 def _remove_stale(*folders: Path) -> None:

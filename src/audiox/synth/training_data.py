@@ -256,9 +256,12 @@ def synth_training_config(model: Any, **overrides: Any) -> SynthTrainingConfig:
     return SynthTrainingConfig(**(grid | overrides))
 
 
-def build_own_model(backbone: str = "dit", *, seed: int = 0, latent_scale: float = 1.0) -> tuple[Any, dict[str, Any]]:
+def build_own_model(backbone: str = "dit", *, seed: int = 0, latent_scale: float = 1.0,
+                    pooled_condition: bool = False, coherent_init: bool = False) -> tuple[Any, dict[str, Any]]:
     """A random-weight own model (`config.own_model`) with its own text encoder, and the `audiox.json`
-    options of its folder. New weights come from `seed` (the global RNG is restored afterwards)."""
+    options of its folder. New weights come from `seed` (the global RNG is restored afterwards).
+    MMDiT only: `pooled_condition` adds the pooled request path; `coherent_init` starts the token-axis
+    projection readable (`backbone.mmdit.init_coherent_seq_projection`)."""
     from transformers import CLIPVisionConfig
 
     from audiox.conditioning.caption_tokenizer import own_text_encoder
@@ -274,8 +277,12 @@ def build_own_model(backbone: str = "dit", *, seed: int = 0, latent_scale: float
     }
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)  # module constructors draw their initial weights from the global RNG
-        model = DiffusionModel(own_small_config(backbone, latent_scale=latent_scale), text_encoder=text_encoder,
-                               conditioner_options=conditioner_options)
+        model = DiffusionModel(own_small_config(backbone, latent_scale=latent_scale, pooled_condition=pooled_condition),
+                               text_encoder=text_encoder, conditioner_options=conditioner_options)
+    if coherent_init and backbone == "mmdit":
+        from audiox.backbone.mmdit import init_coherent_seq_projection
+
+        init_coherent_seq_projection(model.backbone.transformer)
     return model, options
 
 

@@ -26,12 +26,13 @@ from audiox.training.config import DemoSection
 
 @contextmanager
 def ema_weights(module: pl.LightningModule) -> Iterator[None]:
-    """Temporarily load the EMA backbone weights into the online backbone (no-op without EMA)."""
+    """Temporarily load the EMA weights into the online backbone (or the module's `ema_target`, e.g. its
+    LoRA adapters; no-op without EMA)."""
     ema = getattr(module, "ema", None)
     if ema is None:
         yield
         return
-    backbone = module.model.backbone
+    backbone = getattr(module, "ema_target", module.model.backbone)
     online = {k: v.detach().clone() for k, v in backbone.state_dict().items()}
     with torch.no_grad():
         backbone.load_state_dict(ema.ema_model.state_dict())
@@ -102,12 +103,16 @@ class DemoCallback(pl.Callback):
 
 class ExportCallback(pl.Callback):
     """Exports the (EMA) model to `folder/step_<n>` every `every_n_steps` steps (0: never) and to
-    `folder/final` when training ends, via `save_pipeline` (config.json + model.safetensors + t5/ + audiox.json)."""
+    `folder/final` when training ends, via `save_pipeline` (config.json + model.safetensors + t5/ + audiox.json);
+    a LoRA run exports only its adapters (`adapter.safetensors`)."""
 
     def __init__(
-        self, folder: str | os.PathLike, *, every_n_steps: int, options: dict[str, Any], synchformer: Any = None
+        self, folder: str | os.PathLike, *, every_n_steps: int, options: dict[str, Any], synchformer: Any = None,
+        base_model: str = "",
     ) -> None:
+        """`base_model`: the fine-tuned folder, recorded (as a hint) in a LoRA run's adapter file."""
         self.folder = Path(folder)
+        self.base_model = base_model
         self.every = every_n_steps
         self.options = options
         self.synchformer = synchformer
@@ -124,12 +129,27 @@ class ExportCallback(pl.Callback):
             self.export(pl_module, self.folder / "final")
 
     def export(self, pl_module: pl.LightningModule, target: Path) -> Path:
+        """A model folder, or in a LoRA run only the adapters: target/adapter.safetensors (with the base's
+        identity, `checkpoints.lora`)."""
         from audiox.pipeline.load import save_pipeline
 
+        lora = getattr(pl_module, "lora", None)
         with ema_weights(pl_module):
-            save_pipeline(SimpleNamespace(model=pl_module.model, synchformer=self.synchformer), target, options=self.options)
+            if lora is not None:
+                _export_adapter(lora, pl_module.model.backbone, target, self.base_model)
+            else:
+                save_pipeline(SimpleNamespace(model=pl_module.model, synchformer=self.synchformer), target,
+                              options=self.options)
         self.exported.append(target)
         return target
+
+
+def _export_adapter(lora: Any, backbone: Any, target: Path, base_model: str) -> Path:
+    from audiox.backbone.lora import base_identity
+    from audiox.checkpoints.lora import ADAPTER_FILE, save_adapter
+
+    return save_adapter(target / ADAPTER_FILE, lora.adapter_tensors(), rank=lora.rank, alpha=lora.alpha,
+                        base_sha256=base_identity(backbone, lora.targets), base_model=base_model)
 
 
 def _take(batch: Mapping[str, Any], n: int) -> dict[str, Any]:

@@ -72,6 +72,17 @@ class RunSection:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class LoraSection:
+    """LoRA fine-tuning (`audiox train --lora RANK`): rank 0 trains the model itself; rank > 0 trains only
+    low-rank adapters on the backbone's nn.Linear layers matching `targets` (globs or words; empty: all)
+    and exports only them (`audiox.backbone.lora`). alpha None: alpha = rank (scaling 1)."""
+
+    rank: int = 0
+    alpha: float | None = None
+    targets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TrainConfig:
     """Diffusion training. Defaults: the AudioX preset (AdamW 1e-5 / wd 1e-3, InverseLR warmup 0.99,
     EMA 0.9999, cfg dropout 0.1, input masking video 0.6 / text 0.2 / audio 0.6, uniform t)."""
@@ -89,6 +100,7 @@ class TrainConfig:
     mask_padding: bool = False
     data: DataSection = field(default_factory=DataSection)
     demo: DemoSection = field(default_factory=DemoSection)
+    lora: LoraSection = field(default_factory=LoraSection)
 
     @property
     def optimizer_preset(self) -> OptimizerPreset:

@@ -234,10 +234,12 @@ def train_diffusion(
     export_options: dict[str, Any] | None = None,
     synchformer: Any = None,
     callbacks: Sequence[pl.Callback] = (),
+    base_model: str = "",
 ) -> TrainResult:
     """Train `model` (a DiffusionModel) on `data` (a manifest, records, or an encode-dataset cache folder);
     checkpoints, logs, demos and the exported model folder (`out_dir/export/final`) go under `out_dir`.
-    `resume`: a Lightning checkpoint to continue."""
+    `resume`: a Lightning checkpoint to continue. `base_model`: the fine-tuned folder (recorded in a LoRA
+    run's adapter file)."""
     from audiox.training.callbacks import DemoCallback, ExportCallback
     from audiox.training.lightning_module import DiffusionTrainingModule
 
@@ -246,7 +248,7 @@ def train_diffusion(
     module = DiffusionTrainingModule(model, cfg)
     own: list[pl.Callback] = [
         ExportCallback(out / "export", every_n_steps=cfg.run.export_every_n_steps, options=export_options or {},
-                       synchformer=synchformer)
+                       synchformer=synchformer, base_model=base_model)
     ]
     if cfg.demo.every_n_steps > 0:
         own.append(DemoCallback(out / "demos", cfg.demo, demo_batch(dataset, cfg.demo.num_demos), cfg.run.seed))
@@ -269,16 +271,21 @@ class TrainingModel:
 
 
 def build_training_model(
-    *, init: str | os.PathLike | None = None, model_config: str | None = None, seed: int = 0
+    *,
+    init: str | os.PathLike | None = None,
+    model_config: str | None = None,
+    seed: int = 0,
+    download: bool = False,
 ) -> TrainingModel:
-    """Fine-tuning: `init` = a model folder (official or ours) loaded strictly with `load_pipeline`.
+    """Fine-tuning: `init` = a model folder (official or ours) or a Hugging Face repo id (local cache;
+    fetched with `download`), loaded strictly with `load_pipeline`.
     From scratch: `model_config` = "tiny-dit" / "tiny-mmdit" (random tiny encoders) or a config.json
     (T5 from the local cache, official CLIP sizes; the VAE starts random: train it with train-vae).
     New weights are initialised from `seed` (the global RNG is restored afterwards)."""
     if (init is None) == (model_config is None):
         raise ConfigError("pass exactly one of --init MODEL_DIR (fine-tune) or --model-config CONFIG (from scratch)")
     if init is not None:
-        return _from_folder(Path(init))
+        return _from_folder(init if isinstance(init, str) else Path(init), download=download)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)  # module constructors draw their initial weights from the global RNG
         return _new_model(str(model_config))
@@ -298,14 +305,11 @@ def _new_model(model_config: str) -> TrainingModel:
     return TrainingModel(DiffusionModel(cfg, text_encoder=text_encoder), {})
 
 
-def _from_folder(folder: Path) -> TrainingModel:
-    import json
+def _from_folder(source: str | Path, *, download: bool) -> TrainingModel:
+    from audiox.pipeline.load import load_pipeline, model_files, read_options
 
-    from audiox.pipeline.load import OPTIONS_FILE, load_pipeline
-
-    pipe = load_pipeline(folder)
-    options_path = folder / OPTIONS_FILE
-    options = json.loads(options_path.read_text()) if options_path.is_file() else {}
+    pipe = load_pipeline(source, download=download)
+    options = read_options(model_files(source).options)
     return TrainingModel(pipe.model, options, pipe.synchformer)
 
 

@@ -39,6 +39,7 @@ import torch
 from einops import rearrange
 from torch import Tensor, nn
 
+from audiox.backbone.lora import LoraAdapters, linear_targets
 from audiox.conditioning.audio_latent import AudioLatentConditionerV1, AudioLatentConditionerV2, batch_audio
 from audiox.conditioning.conditioner_set import Condition, VideoWithSync
 from audiox.conditioning.text_t5 import T5TextConditioner
@@ -141,15 +142,22 @@ def diffusion_loss_for_batch(
 ) -> Tensor:
     """The training loss of one collated batch, raw or cached (see the module docstring); draws only
     from `generator`."""
+    x0, context = target_and_context(model, batch, cfg.masking, generator)
+    return loss_from_context(model, x0, context, batch["padding_mask"], cfg, generator)
+
+
+def target_and_context(
+    model: DiffusionModel, batch: Mapping[str, Any], masking: InputMaskingConfig, generator: torch.Generator
+) -> tuple[Tensor, Tensor]:
+    """Steps 1-3 before CFG dropout: x0 (B, C, L) and the input-masked context (B, N, D) of a raw or
+    cached batch (gradients reach the context's trainable layers; wrap in no_grad where they must not)."""
     if is_cached_batch(batch):
         x0 = sample_posterior(model.pretransform, batch["latent_mean"], batch["latent_std"], generator)
-        masks = draw_input_masks(batch, cfg.masking, generator)
-        context = cached_context(model, batch, masks, generator, text_replacement=cfg.masking.text_replacement)
-    else:
-        x0 = encode_target(model, batch["audio"], generator)  # (B, C, L)
-        masked, _ = mask_inputs(dict(batch), cfg.masking, generator)
-        context = fused_context(model, masked, generator)  # (B, N, D)
-    return loss_from_context(model, x0, context, batch["padding_mask"], cfg, generator)
+        masks = draw_input_masks(batch, masking, generator)
+        return x0, cached_context(model, batch, masks, generator, text_replacement=masking.text_replacement)
+    x0 = encode_target(model, batch["audio"], generator)  # (B, C, L)
+    masked, _ = mask_inputs(dict(batch), masking, generator)
+    return x0, fused_context(model, masked, generator)  # (B, N, D)
 
 
 def loss_from_context(
@@ -311,7 +319,8 @@ def _prompt_tokens_from_audio(
 
 
 class DiffusionTrainingModule(pl.LightningModule):
-    """Wraps a DiffusionModel for Lightning: loss, AdamW + InverseLR, EMA of the backbone."""
+    """Wraps a DiffusionModel for Lightning: loss, AdamW + InverseLR, EMA of the backbone (of the LoRA
+    adapters in a LoRA run, where nothing else trains)."""
 
     def __init__(self, model: DiffusionModel, cfg: TrainConfig) -> None:
         super().__init__()
@@ -319,8 +328,23 @@ class DiffusionTrainingModule(pl.LightningModule):
             raise ConfigError("diffusion training needs model.conditioning in the model config")
         self.model = model
         self.cfg = cfg
-        self.trainable = set_trainable(model)
-        self.ema = EMA(model.backbone, cfg.ema) if cfg.use_ema else None
+        self.lora = None
+        if cfg.lora.rank > 0:  # adapters only: the model itself stays frozen (and keeps its state-dict keys)
+            targets = linear_targets(model.backbone, cfg.lora.targets)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(cfg.run.seed)
+                self.lora = LoraAdapters(model.backbone, targets, rank=cfg.lora.rank, alpha=cfg.lora.alpha)
+            self.lora.attach(model.backbone)
+            model.requires_grad_(False)
+            self.trainable = list(self.lora.parameters())
+        else:
+            self.trainable = set_trainable(model)
+        self.ema = EMA(self.ema_target, cfg.ema) if cfg.use_ema else None
+
+    @property
+    def ema_target(self) -> nn.Module:
+        """What trains and is averaged / exported: the adapters in a LoRA run, else the backbone."""
+        return self.lora if self.lora is not None else self.model.backbone
 
     def train(self, mode: bool = True) -> DiffusionTrainingModule:
         """Frozen encoders stay in eval mode while the rest trains."""
