@@ -174,11 +174,10 @@ class AudioX:
         )
         settings = self._settings(request)
         sampling_grid(self.model.objective, settings.resolved_sampler(self.model.objective), settings)
-        request = prepare_request(request)
         if request.inpaint is not None and request.inpaint[1] - request.seconds_start > self.window_s + 1e-9:
             raise InputError(f"inpainting works inside one {self.window_s:.2f} s window from seconds_start; "
                              "shorten the range or pass --seconds-start near it")
-        return request
+        return prepare_request(request)
 
     @staticmethod
     def _settings(request: GenerationRequest) -> SamplerSettings:
