@@ -176,7 +176,7 @@ def test_bad_numbers(env, capsys, monkeypatch, case):
 NAMES = {
     "task": (lambda e: text(e, "--task", "speech"), 2, "invalid choice: 'speech'"),
     "sampler unknown": (lambda e: text(e, "--sampler", "bogus"), 2, "unknown sampler 'bogus'"),
-    "flow sampler on a v model": (lambda e: text(e, "--sampler", "dmd"), 2, "for rectified-flow models"),
+    "flow sampler on a v model": (lambda e: text(e, "--sampler", "rf-euler"), 2, "for rectified-flow models"),
     "device tpu": (lambda e: text(e, "--device", "tpu"), 2, "this machine has: cpu"),
     "device nonsense": (lambda e: text(e, "--device", "fast"), 2, "unknown device 'fast'"),
     "device empty": (lambda e: text(e, "--device", ""), 2, "this machine has: cpu"),
@@ -401,7 +401,7 @@ MODELS = {
     "model folder missing": (lambda e: ["a bell", "--model", str(e.root / "nowhere"), *FAST], 2,
                              "model folder not found"),
     "model is a file": (lambda e: ["a bell", "--model", str(e.file("m.ckpt", b"x")), *FAST], 2,
-                        "model folder not found"),
+                        "is a file, not a model folder"),
     "config.json missing": (_model(lambda f: (f / "config.json").unlink()), 2, "config file not found"),
     "config.json not JSON": (_model(_write("config.json", "{oops")), 2, "not valid JSON"),
     "config.json not UTF-8": (_model(_write("config.json", b"\xff\xfe{}")), 2, "not valid JSON"),
