@@ -22,7 +22,7 @@ from torch import Tensor
 from audiox.conditioning.synchformer import Synchformer
 from audiox.conditioning.text_t5 import T5TextConditioner
 from audiox.diffusion.model import DiffusionModel
-from audiox.errors import AudioXError, ConfigError, InputError
+from audiox.errors import ConfigError, InputError
 from audiox.fusion.sequence import Condition
 from audiox.media.audio import crop_or_pad, fix_channels, prepare_audio_prompt, read_audio
 from audiox.pipeline.checks import DEFAULT_INIT_STRENGTH
@@ -30,7 +30,7 @@ from audiox.pipeline.device import check_device
 from audiox.pipeline.inputs import CONDITIONING_WINDOW_S, WindowMedia, conditioner_inputs
 from audiox.pipeline.prepare import prepare_request
 from audiox.pipeline.request import GenerationRequest
-from audiox.pipeline.splice import INPAINT_CROSSFADE_S, splice_inpainted
+from audiox.pipeline.splice import kept_window, returned_audio
 from audiox.pipeline.windows import Window, crossfade_join, plan_windows
 from audiox.sampling.k_solvers import Callback
 from audiox.sampling.run import SamplerSettings, sample_latents, sampling_grid
@@ -187,36 +187,6 @@ class AudioX:
         return SamplerSettings(sampler=request.sampler, steps=request.steps, sigma_min=request.sigma_min,
                                sigma_max=request.sigma_max, init_strength=strength)
 
-    def _finish(self, request: GenerationRequest, audio: Tensor, user_audio: Tensor | None) -> Tensor:
-        """(B, C, S) generated -> what is returned: spliced into the user's audio (inpainting), after it
-        (continuation), or as is. Non-finite samples are an error, never written."""
-        if not torch.isfinite(audio).all():
-            raise AudioXError("generation produced NaN or infinite samples; check the model weights, or run in "
-                              "float32")
-        rate = self.sample_rate
-        if request.inpaint is not None:
-            offset = round(request.seconds_start * rate)
-            gap = tuple(round((s - request.seconds_start) * rate) for s in request.inpaint)
-            fade = round(INPAINT_CROSSFADE_S * rate)
-            return splice_inpainted(audio, user_audio[:, offset:], gap, fade)
-        if request.audio is not None and not request.new_only:
-            prompt = user_audio[None].expand(audio.shape[0], -1, -1)
-            return torch.cat([prompt, audio], dim=-1)  # (B, C, P + S)
-        return audio
-
-    def _kept_window(self, request: GenerationRequest, window: Window, user_audio: Tensor | None) -> Tensor | None:
-        """Inpainting: window `window` (after the first) as the user's audio (B, C, S_window) when the audio
-        covers it and it does not touch the range (the splice keeps those samples anyway), else None."""
-        if request.inpaint is None:
-            return None
-        rate = self.sample_rate
-        start = round((request.seconds_start + window.start_s) * rate)
-        num = round(window.duration_s * rate)
-        touches = window.start_s + request.seconds_start < request.inpaint[1]
-        if touches or start + num > user_audio.shape[-1]:
-            return None
-        return user_audio[None, :, start : start + num].expand(request.batch_size, -1, -1)
-
     def __call__(self, request: GenerationRequest, *, on_step: StepCallback | None = None) -> AudioOutput:
         """`on_step(done, total)` is called after every sampler step; total = steps x windows."""
         request = self.check(request)
@@ -227,7 +197,7 @@ class AudioX:
             if request.init_audio is not None else None
         chunks: list[Tensor] = []
         for index, window in enumerate(windows):
-            kept = self._kept_window(request, window, user_audio) if index > 0 else None
+            kept = kept_window(request, window, user_audio, self.sample_rate) if index > 0 else None
             if kept is not None:  # inpainting: a later window the user's audio fills entirely is not generated
                 chunks.append(kept)
                 continue
@@ -239,7 +209,7 @@ class AudioX:
             chunks.append(self._generate_window(request, window, index, prompt, keep, init_audio, report))
         overlap = round(self.overlap_s * self.sample_rate)
         audio = crossfade_join(chunks, overlap)[..., : round(request.duration_s * self.sample_rate)]
-        audio = self._finish(request, audio.float().cpu(), user_audio)
+        audio = returned_audio(request, audio.float().cpu(), user_audio, self.sample_rate)
         return AudioOutput(audio=audio, sample_rate=self.sample_rate, request=request)
 
     # --------------------------------------------------------------------------------------- steps

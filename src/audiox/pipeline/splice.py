@@ -1,9 +1,12 @@
-"""Inpainting keeps what the user did not ask to change: the generated audio is spliced into the user's.
+"""What a generation returns, keeping what the user did not ask to change.
+
+Inpainting: the generated audio is spliced into the user's.
 
 Outside the inpainted range (and wherever the user's audio exists) the output IS the user's audio at the
 model's rate and channel count, sample for sample. Inside the range the generated audio takes over with a
 raised-cosine crossfade of INPAINT_CROSSFADE_S at each border that touches kept audio; the fades lie inside
 the range, so nothing outside it changes. Past the end of the user's audio the generated audio stays.
+Continuation: the user's audio, then the new audio (`new_only`: the new audio alone).
 """
 
 from __future__ import annotations
@@ -12,6 +15,10 @@ import math
 
 import torch
 from torch import Tensor
+
+from audiox.errors import AudioXError
+from audiox.pipeline.request import GenerationRequest
+from audiox.pipeline.windows import Window
 
 INPAINT_CROSSFADE_S = 0.05  # 50 ms: about one latent frame of the official VAE (2048 samples at 44.1 kHz)
 
@@ -45,3 +52,33 @@ def splice_inpainted(generated: Tensor, original: Tensor, gap: tuple[int, int], 
     user[..., :kept] = original[None, :, :kept].to(generated)
     mixed = generated * weight + user * (1 - weight)
     return torch.where(weight == 0, user, mixed)  # kept samples bit-for-bit the user's
+
+
+def returned_audio(request: GenerationRequest, audio: Tensor, user_audio: Tensor | None, sample_rate: int) -> Tensor:
+    """audio: (B, C, S) generated for the span; user_audio: (C, N) the user's whole audio at the model's rate.
+    Returns it spliced into the user's audio (inpainting), after it ((B, C, N + S), continuation), or as is.
+    Non-finite samples are an error, never returned."""
+    if not torch.isfinite(audio).all():
+        raise AudioXError("generation produced NaN or infinite samples; check the model weights, or run in float32")
+    if request.inpaint is not None:
+        offset = round(request.seconds_start * sample_rate)
+        gap = (round((request.inpaint[0] - request.seconds_start) * sample_rate),
+               round((request.inpaint[1] - request.seconds_start) * sample_rate))
+        return splice_inpainted(audio, user_audio[:, offset:], gap, round(INPAINT_CROSSFADE_S * sample_rate))
+    if request.audio is not None and not request.new_only:
+        prompt = user_audio[None].expand(audio.shape[0], -1, -1)
+        return torch.cat([prompt, audio], dim=-1)  # (B, C, N + S)
+    return audio
+
+
+def kept_window(request: GenerationRequest, window: Window, user_audio: Tensor | None,
+                sample_rate: int) -> Tensor | None:
+    """Inpainting: a window after the first as the user's audio (B, C, S_window) when the audio covers it and it
+    lies after the range (the splice keeps those samples anyway, so it need not be generated), else None."""
+    if request.inpaint is None:
+        return None
+    start = round((request.seconds_start + window.start_s) * sample_rate)
+    num = round(window.duration_s * sample_rate)
+    if request.seconds_start + window.start_s < request.inpaint[1] or start + num > user_audio.shape[-1]:
+        return None
+    return user_audio[None, :, start : start + num].expand(request.batch_size, -1, -1)
