@@ -56,7 +56,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_download_argument(p)
     p.add_argument("--lora", action="append", default=[], metavar="ADAPTER[:SCALE]",
                    help="merge a LoRA adapter (`audiox train --lora`) into --model, scaled (default 1); repeatable")
-    p.add_argument("--video", type=Path, help="video to score (video-to-audio / video-to-music)")
+    p.add_argument("--video", type=Path, help="video to score (video-to-audio / video-to-music); the default "
+                   "duration follows a shorter clip; a still image given here is taken as --image")
     p.add_argument("--image", type=Path, help="still image (image-to-audio)")
     p.add_argument("--audio", type=Path, help="audio to continue, or to inpaint with --inpaint")
     p.add_argument("--inpaint", type=float, nargs=2, metavar=("START", "END"),
