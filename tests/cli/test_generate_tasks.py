@@ -26,6 +26,7 @@ def test_every_task_writes_a_wav(tiny_model_dir, media, tmp_path, task):
                  "-o", str(out), "--quiet"])
     assert code == 0
     info = sf.info(out)
-    assert (info.samplerate, info.channels, info.frames, info.subtype) == (2048, 2, 3 * 2048, "PCM_16")
+    seconds = 6 + 3 if task == "continuation" else 3  # a continuation writes the 6 s prompt, then 3 s of new audio
+    assert (info.samplerate, info.channels, info.frames, info.subtype) == (2048, 2, seconds * 2048, "PCM_16")
     if "video" in task:
         assert (tmp_path / "out.mp4").stat().st_size > 0

@@ -185,7 +185,7 @@ def _corrupt(path):
         (lambda d: d / "nope.mp4", "file not found"),
         (lambda d: (d / "empty.mp4").touch() or d / "empty.mp4", "empty"),
         (lambda d: _corrupt(d / "bad.mp4"), "cannot open"),
-        (lambda d: _corrupt(d / "bad.png"), "cannot"),
+        (lambda d: _corrupt(d / "bad.png"), "not a readable PNG"),  # the header is read before any decoder
         (lambda d: write_sound(d / "sound.wav", tone(440, 8000, 800), 8000), "has no video stream"),
         (lambda d: encode_sound(d / "sound.m4a", tone(440, 8000, 800), 8000, "aac"), "has no video stream"),
     ],

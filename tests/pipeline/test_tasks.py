@@ -36,7 +36,8 @@ MODES = {
 def test_task_generates_requested_audio(pipe, media, task):
     fields = TASKS[task](media)
     out = pipe(GenerationRequest(duration_s=3.0, seed=1, **FAST, **fields))
-    assert out.audio.shape == (1, 2, 3 * pipe.sample_rate)
+    prompt_s = 6 if task == "continuation" else 0  # a continuation returns the 6 s prompt, then the new audio
+    assert out.audio.shape == (1, 2, (prompt_s + 3) * pipe.sample_rate)
     assert out.sample_rate == pipe.sample_rate == 2048
     assert torch.isfinite(out.audio).all() and out.audio.abs().sum() > 0
     assert out.request.mode == MODES[task]

@@ -18,7 +18,9 @@ from audiox.serving.submission import JobFields, UploadTooLarge, build_request, 
 
 
 def test_the_fields_are_those_of_a_generation_request():
-    media_or_tensor_only = {"video", "image", "audio", "audio_sample_rate"}
+    # the server takes no init-audio upload (variations) yet
+    media_or_tensor_only = {"video", "image", "audio", "audio_sample_rate", "init_audio", "init_audio_sample_rate",
+                            "init_strength"}
     assert set(JobFields.model_fields) == {f.name for f in dataclasses.fields(GenerationRequest)} - media_or_tensor_only
 
 

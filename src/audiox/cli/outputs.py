@@ -19,6 +19,7 @@ from audiox.errors import InputError
 from audiox.media.audio import WRITE_FORMATS
 
 VIDEO_OUT_SUFFIX = ".mp4"
+NAME_MAX_BYTES = 255
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,13 @@ class PlannedOutput:
 
 
 def task_tag(request) -> str:
-    """A short name of what a request does: t2a, t2m, v2a, tv2m, i2a, inpaint, cont, ..."""
+    """A short name of what a request does: t2a, t2m, v2a, tv2m, i2a, inpaint, cont, ...; `_var` added for
+    a variation of an init audio."""
+    tag = _mode_tag(request)
+    return f"{tag}_var" if getattr(request, "init_audio", None) is not None else tag
+
+
+def _mode_tag(request) -> str:
     if request.mode == "inpainting":
         return "inpaint"
     if request.mode == "continuation":
@@ -75,6 +82,7 @@ def plan_outputs(
     inputs = {_key(p) for _, request in jobs for p in _input_paths(request)} | {_key(p) for p in protected}
     taken: set[str] = set()
     if output is not None:
+        _check_name_length(output)
         if output.is_dir():
             raise InputError(f"{output}: is a folder; give a file name such as {output / 'out.wav'}, "
                              "or pass the folder as --out-dir")
@@ -132,6 +140,13 @@ def _free(path: Path, inputs: set[str], taken: set[str], overwrite: bool) -> boo
     return overwrite or not path.exists()
 
 
+def _check_name_length(path: Path) -> None:
+    """File names longer than the file system allows (255 bytes) fail only at the write: refuse them first."""
+    if len(os.fsencode(path.name)) > NAME_MAX_BYTES - 24:  # room for the temporary name's prefix and suffix
+        raise InputError(f"{path.name[:40]}...: file name too long ({len(os.fsencode(path.name))} bytes); "
+                         "choose a shorter -o")
+
+
 def _video_beside(audio: Path) -> Path:
     return audio.with_suffix(VIDEO_OUT_SUFFIX)
 
@@ -148,7 +163,7 @@ def _check_folder(folder: Path) -> None:
 
 
 def _input_paths(request) -> list[Path]:
-    paths = [getattr(request, name) for name in ("video", "image", "audio")]
+    paths = [getattr(request, name) for name in ("video", "image", "audio", "init_audio")]
     return [Path(p) for p in paths if isinstance(p, (str, os.PathLike))]
 
 

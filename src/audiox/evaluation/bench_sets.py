@@ -182,7 +182,8 @@ def build_case(
     elif task == "continuation":
         split = round(CONTINUATION_PROMPT_FRACTION * audio.shape[-1])
         prompt, audio = audio[:, :split], audio[:, split:]
-        fields.update(audio=prompt, audio_sample_rate=sample_rate, duration_s=audio.shape[-1] / sample_rate)
+        fields.update(audio=prompt, audio_sample_rate=sample_rate, duration_s=audio.shape[-1] / sample_rate,
+                      new_only=True)  # scored on the new audio; the seams put the prompt back before it
         extra = {"prompt": prompt, "boundaries_s": (split / sample_rate,)}
     request = GenerationRequest(**fields)
     return BenchCase(

@@ -22,6 +22,9 @@ from audiox.errors import InputError, MediaError
 from audiox.media.resample import resample
 from audiox.media.timing import seconds_to_samples
 
+MAX_AUDIO_S = 1200.0  # longest audio file read (20 minutes), checked before decoding it in full
+MAX_SAMPLE_RATE = 768_000
+MAX_AUDIO_VALUES = 200_000_000  # channels x samples (800 MB as float32)
 SOUNDFILE_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff"})
 WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
 SAMPLE_FORMATS = ("pcm16", "float")
@@ -56,13 +59,18 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     path = Path(path)
     if not path.parent.is_dir():
         raise MediaError(f"{path}: folder {path.parent} does not exist; create it first")
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+    except OSError as exc:
+        raise MediaError(f"{path}: cannot write ({exc.strerror or one_line(exc)}); pick another place") from exc
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a written file gets the usual permissions
         os.replace(tmp, path)
+    except OSError as exc:  # disk full, name too long, permissions changed under us, ...
+        raise MediaError(f"{path}: cannot write ({exc.strerror or one_line(exc)}); pick another place") from exc
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -74,15 +82,57 @@ def _umask() -> int:
 
 
 def read_audio(path: str | os.PathLike) -> tuple[torch.Tensor, int]:
-    """Decode an audio file (or the first audio track of a video). Returns (audio: (C, S) float32, sr)."""
+    """Decode an audio file (or the first audio track of a video). Returns (audio: (C, S) float32, sr).
+
+    The length is checked against MAX_AUDIO_S from the header before decoding in full; NaN or infinite
+    samples (float files) are a MediaError, not silence."""
     path = check_media_file(path)
+    audio_duration_s(path)  # refuses an over-long file before decoding it
     if path.suffix.lower() in SOUNDFILE_SUFFIXES:
         audio, sample_rate = _read_with_soundfile(path)
     else:
         audio, sample_rate = _read_with_pyav(path)
     if audio.shape[1] == 0:
         raise MediaError(f"{path}: contains no audio samples; pick a file with sound in it")
+    if not np.isfinite(audio).all():
+        raise MediaError(f"{path}: holds NaN or infinite samples; re-export it as 16-bit PCM")
     return torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)), int(sample_rate)
+
+
+def audio_duration_s(path: str | os.PathLike) -> float:
+    """Length in seconds of an audio file from its header (no full decode); MediaError for a file that
+    cannot be read or is longer than MAX_AUDIO_S."""
+    path = check_media_file(path)
+    if path.suffix.lower() in SOUNDFILE_SUFFIXES:
+        try:
+            info = sf.info(str(path))
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise MediaError(f"{path}: cannot decode audio ({one_line(exc)}); re-export it as WAV or FLAC") from exc
+        frames, rate, channels = info.frames, info.samplerate, info.channels
+    else:
+        frames, rate, channels = _pyav_header(path)
+    if not 0 < rate <= MAX_SAMPLE_RATE:
+        raise MediaError(f"{path}: sample rate {rate} Hz is outside 1 .. {MAX_SAMPLE_RATE}; re-export it")
+    seconds = frames / rate
+    if seconds > MAX_AUDIO_S or frames * channels > MAX_AUDIO_VALUES:
+        raise MediaError(f"{path}: audio is {seconds:.0f} s x {channels} channels, over the limit of "
+                         f"{MAX_AUDIO_S:.0f} s; trim it first")
+    return seconds
+
+
+def _pyav_header(path: Path) -> tuple[int, int, int]:
+    """(frames, sample rate, channels) of the first audio stream from container metadata (frames 0 when
+    the container does not say)."""
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise MediaError(f"{path}: has no audio stream; pass a file with sound in it")
+            stream = container.streams.audio[0]
+            seconds = float(stream.duration * stream.time_base) if stream.duration else (
+                container.duration / av.time_base if container.duration else 0.0)
+            return round(seconds * stream.rate), stream.rate, stream.channels
+    except av.FFmpegError as exc:
+        raise MediaError(f"{path}: cannot decode audio ({one_line(exc)}); convert it to WAV or FLAC") from exc
 
 
 def _read_with_soundfile(path: Path) -> tuple[np.ndarray, int]:
@@ -105,6 +155,8 @@ def _read_with_pyav(path: Path) -> tuple[np.ndarray, int]:
             chunks = []
             for frame in container.decode(stream):
                 chunks.extend(out.to_ndarray() for out in to_float.resample(frame))
+                if frame.pts is not None and frame.time_base and float(frame.pts * frame.time_base) > MAX_AUDIO_S:
+                    raise MediaError(f"{path}: audio is longer than the limit of {MAX_AUDIO_S:.0f} s; trim it")
             chunks.extend(out.to_ndarray() for out in to_float.resample(None))
             sample_rate, num_channels = stream.rate, stream.channels
     except av.FFmpegError as exc:

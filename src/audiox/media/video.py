@@ -22,10 +22,12 @@ import torch.nn.functional as F
 
 from audiox.errors import InputError, MediaError
 from audiox.media.audio import atomic_output, check_media_file, one_line
+from audiox.media.image_header import check_image_size, check_pixels, looks_like_image
 from audiox.media.resample import resample
 from audiox.media.timing import seconds_to_samples, seconds_to_video_frames
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
+MAX_SOURCE_FPS = 1000.0
 MUX_SUFFIXES = frozenset({".mp4", ".mkv", ".mov"})
 _LAYOUTS = {1: "mono", 2: "stereo"}
 
@@ -33,6 +35,11 @@ _LAYOUTS = {1: "mono", 2: "stereo"}
 def is_image_path(path: str | os.PathLike) -> bool:
     """True for the still-image suffixes that become a still video."""
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def is_still_image(path: str | os.PathLike) -> bool:
+    """True for an image file: an image suffix, or (for a video suffix) an image inside (PNG, JPEG...)."""
+    return is_image_path(path) or looks_like_image(check_media_file(path))
 
 
 def frame_grid(source_fps: float, target_fps: float, start_s: float, num_frames: int) -> range:
@@ -79,14 +86,16 @@ def _video_stream(container: av.container.InputContainer, path: Path) -> av.vide
     if not container.streams.video:
         raise MediaError(f"{path}: has no video stream; pass a video or image file, or omit the video prompt")
     stream = container.streams.video[0]
+    check_pixels(path, stream.codec_context.width, stream.codec_context.height)  # before any frame decodes
     stream.thread_type = "AUTO"
     return stream
 
 
 def _source_rate(stream: av.video.stream.VideoStream, path: Path) -> Fraction:
     rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-    if not rate:
-        raise MediaError(f"{path}: frame rate is unknown; re-encode it with a constant frame rate")
+    if not rate or not 0 < rate <= MAX_SOURCE_FPS:
+        raise MediaError(f"{path}: frame rate {rate or 'unknown'} is unusable; re-encode it at a constant "
+                         f"rate of at most {MAX_SOURCE_FPS:.0f} fps")
     return Fraction(rate)
 
 
@@ -106,7 +115,9 @@ def _frame_to_tensor(frame: av.VideoFrame) -> torch.Tensor:
 
 
 def _read_still(path: Path) -> torch.Tensor:
-    """First frame of an image file -> (3, H, W) uint8 RGB (alpha dropped)."""
+    """First frame of an image file -> (3, H, W) uint8 RGB (alpha dropped). The size is read from the
+    header first, so an oversized picture is refused before it decodes."""
+    check_image_size(path)
     with _open_input(path) as container:
         stream = _video_stream(container, path)
         frame = next(_decoded_frames(container, stream, path), None)
@@ -132,7 +143,7 @@ def read_video(
     """
     path = check_media_file(path)
     num_frames = _check_span(fps, start_s, duration_s)
-    if is_image_path(path):
+    if is_still_image(path):
         still = resize_frames(_read_still(path)[None], size)  # (1, 3, size, size)
         return still.expand(num_frames, -1, -1, -1).clone()
     with _open_input(path) as container:
@@ -197,7 +208,7 @@ def read_video_prompt(
     Videos: uint8 frames as `read_video`. Images with `official_image_scaling`: float32 in [0, 1]
     (resized in float, not rounded), so the picture reaches CLIP scaled to [0, 1/255].
     """
-    if not (official_image_scaling and is_image_path(path)):
+    if not (official_image_scaling and is_still_image(path)):
         return read_video(path, fps=fps, start_s=start_s, duration_s=duration_s, size=size)
     path = check_media_file(path)
     num_frames = _check_span(fps, start_s, duration_s)
@@ -210,7 +221,7 @@ def read_video_prompt(
 def video_duration_s(path: str | os.PathLike) -> float:
     """Duration of the first video stream in seconds (stream, then container metadata, else decoded)."""
     path = check_media_file(path)
-    if is_image_path(path):
+    if is_still_image(path):
         raise MediaError(f"{path}: is a still image and has no duration; pass the duration explicitly")
     with _open_input(path) as container:
         stream = _video_stream(container, path)

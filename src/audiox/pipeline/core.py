@@ -4,6 +4,9 @@ sample latents -> decode -> trim. Long requests run window by window (`pipeline.
 Randomness: one CPU `torch.Generator` seeded with the request's seed per window, drawn in the official
 order (initial noise, conditioner draws, [init-audio VAE draw], sampler), so a CPU run reproduces the
 official code's draws for the same seed.
+
+What comes back: inpainting returns the user's audio with only the range replaced (`pipeline.splice`);
+continuation returns the user's audio followed by the new audio (`new_only`: the new audio alone).
 """
 
 from __future__ import annotations
@@ -22,19 +25,23 @@ from audiox.diffusion.model import DiffusionModel
 from audiox.errors import ConfigError, InputError
 from audiox.fusion.sequence import Condition
 from audiox.media.audio import crop_or_pad, fix_channels, prepare_audio_prompt, read_audio
-from audiox.media.video import video_duration_s
+from audiox.pipeline.checks import DEFAULT_INIT_STRENGTH
+from audiox.pipeline.device import check_device
 from audiox.pipeline.inputs import CONDITIONING_WINDOW_S, WindowMedia, conditioner_inputs
+from audiox.pipeline.prepare import prepare_request
 from audiox.pipeline.request import GenerationRequest
+from audiox.pipeline.splice import kept_window, returned_audio
 from audiox.pipeline.windows import Window, crossfade_join, plan_windows
 from audiox.sampling.k_solvers import Callback
-from audiox.sampling.run import SamplerSettings, sample_latents
+from audiox.sampling.run import SamplerSettings, sample_latents, sampling_grid
 
 StepCallback = Callable[[int, int], None]  # (sampler steps done over all windows, total steps)
 
 
 @dataclass(frozen=True)
 class AudioOutput:
-    """audio: (B, C, S) float32 at `sample_rate`, S = round(duration_s * sample_rate)."""
+    """audio: (B, C, S) float32 at `sample_rate`, S = round(duration_s * sample_rate), plus the prompt's
+    length for a continuation without `new_only`. `request`: as run (defaults and duration filled in)."""
 
     audio: Tensor
     sample_rate: int
@@ -68,6 +75,7 @@ class AudioX:
         official ones for its family (see `defaults`)."""
         if model.conditioner is None or model.pretransform is None:
             raise ConfigError("a generation model needs model.conditioning and model.pretransform in its config")
+        device = check_device(device)
         self.model = model.eval().requires_grad_(False).to(device)
         self.synchformer = synchformer.to(device) if synchformer is not None else None
         self.device, self.dtype = torch.device(device), dtype
@@ -81,6 +89,7 @@ class AudioX:
         None: the small model shipped in the package; see `audiox.pipeline.load.load_pipeline`."""
         from audiox.pipeline.load import load_pipeline
 
+        check_device(kwargs.get("device", "cpu"))  # before the (slow) load
         return load_pipeline(path, **kwargs)
 
     @property
@@ -139,9 +148,11 @@ class AudioX:
         (text, video / image and audio prompt encoded, then MAF); for diagnostics such as
         `evaluation.conditioning_gap`. Deterministic in `request.seed`, but the audio prompt's VAE draw is
         not the one a generation with that seed makes (a generation draws its initial noise first)."""
-        source = self._inpaint_source(request) if request.inpaint is not None else None
+        request = prepare_request(request)
+        user_audio = self._user_audio(request) if request.audio is not None else None
+        source = self._inpaint_source(request, user_audio) if request.inpaint is not None else None
         window = plan_windows(request.duration_s, self.window_s, self.overlap_s)[0]
-        media = self._window_media(request, window, self._window_prompt(request, [], 0, source))
+        media = self._window_media(request, window, self._window_prompt(request, [], 0, user_audio, source))
         return self._fuse(self._encode(media, 1, torch.Generator().manual_seed(request.seed)))
 
     def generate(self, text: str | None = None, **kwargs) -> AudioOutput:
@@ -149,8 +160,10 @@ class AudioX:
         return self(GenerationRequest(text=text, **kwargs))
 
     def check(self, request: GenerationRequest) -> GenerationRequest:
-        """The request with this model's defaults filled in, checked against the model without running it
-        (sampler name, inpainting range, the video's span); raises InputError / MediaError."""
+        """The request as it will run, checked against the model and its media without running it: the
+        model's defaults filled in, the sampler settings, the media (headers only, `prepare_request`: files,
+        limits, the video's span), the inpainting range; the duration settled. Raises InputError /
+        MediaError."""
         d = self.defaults
         request = request.replace(
             steps=request.steps or d.steps,
@@ -159,31 +172,51 @@ class AudioX:
             sigma_min=request.sigma_min or d.sigma_min,
             sigma_max=request.sigma_max or d.sigma_max,
         )
-        SamplerSettings(sampler=request.sampler, steps=request.steps).resolved_sampler(self.model.objective)
+        settings = self._settings(request)
+        sampling_grid(self.model.objective, settings.resolved_sampler(self.model.objective), settings)
         if request.inpaint is not None and request.inpaint[1] - request.seconds_start > self.window_s + 1e-9:
-            raise InputError(f"inpainting works inside one {self.window_s:.2f} s window; shorten the range")
-        _check_video_span(request)
-        return request
+            raise InputError(f"inpainting works inside one {self.window_s:.2f} s window from seconds_start; "
+                             "shorten the range or pass --seconds-start near it")
+        return prepare_request(request)
+
+    @staticmethod
+    def _settings(request: GenerationRequest) -> SamplerSettings:
+        strength = None
+        if request.init_audio is not None:
+            strength = DEFAULT_INIT_STRENGTH if request.init_strength is None else request.init_strength
+        return SamplerSettings(sampler=request.sampler, steps=request.steps, sigma_min=request.sigma_min,
+                               sigma_max=request.sigma_max, init_strength=strength)
 
     def __call__(self, request: GenerationRequest, *, on_step: StepCallback | None = None) -> AudioOutput:
         """`on_step(done, total)` is called after every sampler step; total = steps x windows."""
         request = self.check(request)
         windows = plan_windows(request.duration_s, self.window_s, self.overlap_s)
+        user_audio = self._user_audio(request) if request.audio is not None else None  # read once
+        inpaint_source = self._inpaint_source(request, user_audio) if request.inpaint is not None else None
+        init_audio = self._prepared_audio(request.init_audio, request.init_audio_sample_rate) \
+            if request.init_audio is not None else None
         chunks: list[Tensor] = []
-        inpaint_source = self._inpaint_source(request) if request.inpaint is not None else None  # read once
         for index, window in enumerate(windows):
-            prompt = self._window_prompt(request, chunks, index, inpaint_source)
-            keep = self._inpaint_keep(inpaint_source, request) if (inpaint_source is not None and index == 0) else None
+            kept = kept_window(request, window, user_audio, self.sample_rate) if index > 0 else None
+            if kept is not None:  # inpainting: a later window the user's audio fills entirely is not generated
+                chunks.append(kept)
+                continue
+            prompt = self._window_prompt(request, chunks, index, user_audio, inpaint_source)
+            keep = None
+            if inpaint_source is not None and index == 0:
+                keep = self._inpaint_keep(inpaint_source, request, user_audio.shape[-1])
             report = _step_reporter(on_step, index * request.steps, len(windows) * request.steps)
-            chunks.append(self._generate_window(request, window, index, prompt, keep, report))
+            chunks.append(self._generate_window(request, window, index, prompt, keep, init_audio, report))
         overlap = round(self.overlap_s * self.sample_rate)
         audio = crossfade_join(chunks, overlap)[..., : round(request.duration_s * self.sample_rate)]
-        return AudioOutput(audio=audio.float().cpu(), sample_rate=self.sample_rate, request=request)
+        audio = returned_audio(request, audio.float().cpu(), user_audio, self.sample_rate)
+        return AudioOutput(audio=audio, sample_rate=self.sample_rate, request=request)
 
     # --------------------------------------------------------------------------------------- steps
 
     def _window_prompt(
-        self, request: GenerationRequest, chunks: list[Tensor], index: int, inpaint_source: Tensor | None
+        self, request: GenerationRequest, chunks: list[Tensor], index: int, user_audio: Tensor | None,
+        inpaint_source: Tensor | None,
     ) -> Tensor | None:
         """The audio prompt of window `index`: (C, N) from the user's audio for the first window
         (continuation: its last 10 s; inpainting: the window itself with the gap silenced); later windows get
@@ -192,10 +225,10 @@ class AudioX:
         if index > 0:
             so_far = crossfade_join(chunks, round(self.overlap_s * rate))  # (B, C, S)
             return _last_seconds(so_far, CONDITIONING_WINDOW_S, rate)
-        if request.audio is None:
+        if user_audio is None:
             return None
         if request.inpaint is None:
-            return _last_seconds(self._user_audio(request), CONDITIONING_WINDOW_S, rate)
+            return _last_seconds(user_audio, CONDITIONING_WINDOW_S, rate)
         window = inpaint_source.clone()
         start, end = (round((s - request.seconds_start) * rate) for s in request.inpaint)
         window[:, max(start, 0) : max(end, 0)] = 0.0
@@ -203,19 +236,22 @@ class AudioX:
 
     def _user_audio(self, request: GenerationRequest) -> Tensor:
         """The user's whole audio (C, S) at the model's rate and channel count."""
-        if isinstance(request.audio, Tensor):
-            source, rate = request.audio, request.audio_sample_rate
+        return self._prepared_audio(request.audio, request.audio_sample_rate)
+
+    def _prepared_audio(self, audio: str | Tensor, sample_rate: int | None) -> Tensor:
+        """An audio file or tensor -> (C, S) float32 at the model's rate and channel count."""
+        if isinstance(audio, Tensor):
+            source, rate = audio, sample_rate
         else:
-            source, rate = read_audio(request.audio)
+            source, rate = read_audio(audio)
         return prepare_audio_prompt(
             source, self.sample_rate, self.model.pretransform.io_channels, 0.0, source.shape[-1] / rate,
             pad="right", source_sample_rate=rate,
         )
 
-    def _inpaint_source(self, request: GenerationRequest) -> Tensor:
-        """(C, window samples) of the user's audio from seconds_start (zeros past its end)."""
+    def _inpaint_source(self, request: GenerationRequest, audio: Tensor) -> Tensor:
+        """(C, window samples) of the user's audio (C, S) from seconds_start (zeros past its end)."""
         num = self.model.pretransform.decoded_length(self.num_latent_frames)
-        audio = self._user_audio(request)
         start = round(request.seconds_start * self.sample_rate)
         if start >= audio.shape[-1]:
             raise InputError(f"seconds_start {request.seconds_start} is past the end of the audio to inpaint")
@@ -223,9 +259,10 @@ class AudioX:
 
     def _generate_window(
         self, request: GenerationRequest, window: Window, index: int, prompt: Tensor | None,
-        keep: tuple[Tensor, Tensor] | None, callback: Callback | None = None,
+        keep: tuple[Tensor, Tensor] | None, init_audio: Tensor | None = None, callback: Callback | None = None,
     ) -> Tensor:
-        """(B, C, S_window) audio of one window; `callback` gets the sampler's per-step dicts."""
+        """(B, C, S_window) audio of one window; `init_audio` (C, S) at the model's rate: a variation;
+        `callback` gets the sampler's per-step dicts."""
         model, batch = self.model, request.batch_size
         generator = torch.Generator().manual_seed(request.window_seed(index))
         noise = torch.randn((batch, model.config.model.io_channels, self.num_latent_frames), generator=generator)
@@ -234,15 +271,14 @@ class AudioX:
         negative = None
         if request.negative_text:
             negative = self._fuse(self._with_text(conditions, request.negative_text, batch))
-        settings = SamplerSettings(
-            sampler=request.sampler, steps=request.steps, sigma_min=request.sigma_min, sigma_max=request.sigma_max
-        )
+        init = self._init_latents(request, window, init_audio, generator) if init_audio is not None else None
+        settings = self._settings(request)
         net = partial(model.velocity, context=context, cfg_scale=request.cfg_scale, negative_context=negative)
         autocast = torch.autocast(self.device.type, dtype=self.dtype) if self.dtype != torch.float32 else nullcontext()
         with torch.no_grad(), autocast:
             latents = sample_latents(
                 net, noise.to(self.device), objective=model.objective, settings=settings, generator=generator,
-                progress=self.progress, keep=keep, callback=callback,
+                progress=self.progress, keep=keep, init=init, callback=callback,
             )
         with torch.no_grad():
             audio = model.decode(latents.float())  # official: the decoder runs in float32
@@ -277,10 +313,10 @@ class AudioX:
             context, _ = self.model.fuse(conditions)
         return context
 
-    def _inpaint_keep(self, source: Tensor, request: GenerationRequest) -> tuple[Tensor, Tensor]:
+    def _inpaint_keep(self, source: Tensor, request: GenerationRequest, audio_samples: int) -> tuple[Tensor, Tensor]:
         """(init latents (B, C, L), keep mask (1, 1, L)): the VAE posterior mean of the user's window (the
         official init-audio path samples the posterior; the mean keeps the untouched audio seed-independent);
-        frames outside the inpaint range are kept."""
+        frames outside the inpaint range that hold the user's audio (`audio_samples` long) are kept."""
         source = source[None].expand(request.batch_size, -1, -1).to(self.device)
         with torch.no_grad():
             init, _ = self.model.pretransform.encode_distribution(source)  # (B, C, L)
@@ -290,23 +326,24 @@ class AudioX:
         end = -int(-(request.inpaint[1] - request.seconds_start) // seconds_per_frame)
         keep = torch.ones(1, 1, frames, dtype=torch.bool, device=init.device)
         keep[..., max(start, 0) : min(end, frames)] = False
+        have = audio_samples - round(request.seconds_start * self.sample_rate)
+        audio_end = -(-have // self.model.pretransform.downsampling_ratio)  # frames holding some user audio
+        keep[..., audio_end:] = False  # past the end of the user's audio: generated, not kept silence
         return init, keep
 
-
-VIDEO_SPAN_SLACK_S = 0.5  # a video may end this much before the span (the last frame is repeated)
-
-
-def _check_video_span(request: GenerationRequest) -> None:
-    """A video must cover the requested span [seconds_start, seconds_start + duration_s)."""
-    if request.video is None:
-        return
-    have = video_duration_s(request.video)
-    end = request.seconds_start + request.duration_s
-    if have + VIDEO_SPAN_SLACK_S < end:
-        raise InputError(
-            f"{request.video}: video is {have:.2f} s long but the requested span ends at {end:.2f} s; "
-            f"pass --duration {max(have - request.seconds_start, 0):.2f} or less"
-        )
+    def _init_latents(
+        self, request: GenerationRequest, window: Window, init_audio: Tensor, generator: torch.Generator
+    ) -> Tensor:
+        """(B, D, L) latents of the init audio's span for `window` (zeros past its end): a posterior draw
+        from `generator`, as the official init-audio path encodes (after the conditioners' draws)."""
+        num = self.model.pretransform.decoded_length(self.num_latent_frames)
+        start = round((request.seconds_start + window.start_s) * self.sample_rate)
+        piece = crop_or_pad(init_audio, start, num, "right")  # (C, num)
+        batch = piece[None].expand(request.batch_size, -1, -1).to(self.device)
+        shape = (request.batch_size, self.model.config.model.io_channels, self.num_latent_frames)
+        eps = torch.randn(shape, generator=generator).to(self.device)  # drawn on the CPU generator
+        with torch.no_grad():
+            return self.model.pretransform.encode(batch, noise=eps)
 
 
 def _step_reporter(on_step: StepCallback | None, done_before: int, total: int) -> Callback | None:

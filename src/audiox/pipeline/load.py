@@ -45,8 +45,9 @@ from audiox.conditioning.text_t5 import T5TextEncoder, load_t5_text_encoder
 from audiox.config.parse import config_to_dict, load_config
 from audiox.config.schema import AudioXConfig
 from audiox.diffusion.model import DiffusionModel
-from audiox.errors import CheckpointError, ConfigError
+from audiox.errors import CheckpointError
 from audiox.pipeline.core import AudioX, Defaults
+from audiox.pipeline.options import read_options
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 OWN_MODEL_DIR = Path(__file__).resolve().parent.parent / "assets" / "own_model"
@@ -129,18 +130,6 @@ def save_pipeline(pipe: AudioX, folder: str | Path, *, options: dict[str, Any] |
     return folder
 
 
-def read_options(path: Path | None) -> dict[str, Any]:
-    """A model folder's `audiox.json` (None: no file, no options), its fields checked."""
-    if path is None:
-        return {}
-    try:
-        options = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{path}: not valid JSON ({e})") from None
-    unknown = set(options) - {"vision_config", "temporal_sizes", "text_encoder_dtype", "synchformer", "generation_defaults"}
-    if unknown:
-        raise ConfigError(f"{path}: unknown fields {sorted(unknown)}")
-    return options
 
 
 def encoder_options(options: dict[str, Any]) -> dict[str, Any]:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
 
 from audiox.diffusion.denoiser import flow_velocity, v_denoiser
+from audiox.diffusion.objectives import rf_noise, t_to_sigma
 from audiox.errors import InputError
 from audiox.sampling import SAMPLERS
 from audiox.sampling.k_solvers import Callback
@@ -38,6 +39,7 @@ class SamplerSettings:
     sigma_min: float = 0.3
     sigma_max: float = 500.0
     rho: float = 1.0
+    init_strength: float | None = None  # None: start from pure noise; s in (0, 1]: from an init noised to t = s
 
     def resolved_sampler(self, objective: str) -> str:
         name = self.sampler or DEFAULT_SAMPLER[objective]
@@ -53,12 +55,35 @@ class SamplerSettings:
 
 
 def sampling_grid(objective: str, sampler: str, settings: SamplerSettings) -> Tensor:
-    """The sampler's (steps + 1,) grid: sigmas (v), or times t in [0, 1] (rectified flow, DMD)."""
+    """The sampler's grid: (steps + 1,) sigmas (v), or times t in [0, 1] (rectified flow, DMD).
+
+    With `init_strength` s the grid starts at the model time t = s instead of pure noise: rectified flow
+    and DMD run linspace(min(s, sigma_max), 0, steps + 1) (official `sample_rf` with sigma_max = s); the v
+    objective runs its schedule from sigma = tan(pi s / 2) (capped at sigma_max) down to sigma_min (the
+    official `sample_k` with sigma_max = the init noise level), or a single step to 0 when that sigma is
+    at or below sigma_min."""
+    strength = settings.init_strength
     if sampler == "dmd":
-        return timesteps_dmd(settings.steps)
+        return timesteps_dmd(settings.steps) if strength is None else timesteps_rectified_flow(settings.steps, strength)
     if objective == "rectified_flow":
-        return timesteps_rectified_flow(settings.steps, settings.sigma_max)
-    return sigmas_polyexponential(settings.steps, settings.sigma_min, settings.sigma_max, settings.rho)
+        t_max = settings.sigma_max if strength is None else min(strength, settings.sigma_max)
+        return timesteps_rectified_flow(settings.steps, t_max)
+    sigma_max = settings.sigma_max
+    if strength is not None:
+        sigma_max = min(float(t_to_sigma(torch.tensor(strength, dtype=torch.float64))), settings.sigma_max)
+        if sigma_max <= settings.sigma_min:
+            return torch.tensor([sigma_max, 0.0], dtype=torch.float32)
+    return sigmas_polyexponential(settings.steps, settings.sigma_min, sigma_max, settings.rho)
+
+
+def start_point(flow: bool, noise: Tensor, grid: Tensor, init: Tensor | None) -> Tensor:
+    """The sampler's starting x: (B, C, L). `flow`: the grid holds times t (rectified flow, DMD), else
+    k-diffusion sigmas. Without init: noise at the grid's first level (sigmas: noise * sigma, official;
+    times: the noise). With init latents (B, C, L): the init noised to grid[0]: sigmas: init + sigma noise;
+    times: (1 - t) init + t noise."""
+    if init is None:
+        return noise if flow else noise * grid[0]
+    return rf_noise(init, noise, grid[0]) if flow else init + grid[0] * noise
 
 
 def sample_latents(
@@ -72,25 +97,33 @@ def sample_latents(
     callback: Callback | None = None,
     progress: bool = False,
     keep: tuple[Tensor, Tensor] | None = None,
+    init: Tensor | None = None,
 ) -> Tensor:
     """Integrate from `noise` (B, C, L) standard normal to latents (B, C, L).
 
     `step_noise`: the stochastic samplers' per-step noise (recorded tensors or a source); otherwise drawn
     from `generator` (SDE solvers: a Brownian tree seeded by one draw from it, as officially).
     `keep` = (init latents (B, C, L), keep mask (B or 1, 1, L) bool): latent inpainting; kept frames follow
-    the noised init along the sampling path and equal `init` bit-for-bit in the result."""
+    the noised init along the sampling path and equal `init` bit-for-bit in the result.
+    `init` (B, C, L) with `settings.init_strength`: a variation; sampling starts from the init noised to
+    that strength (`sampling_grid`, `start_point`)."""
+    if (init is None) != (settings.init_strength is None):
+        raise InputError("init latents and settings.init_strength come together")
     sampler = settings.resolved_sampler(objective)
     grid = sampling_grid(objective, sampler, settings).to(noise.device)
     fn = SAMPLERS[sampler]
+    if settings.init_strength is not None and objective == "v":  # DPM-Solver reads its own endpoints
+        settings = replace(settings, sigma_max=float(grid[0]))
     kwargs = _optional_kwargs(fn, settings=settings, step_noise=step_noise, generator=generator)
-    if objective == "rectified_flow" or sampler == "dmd":
+    flow = objective == "rectified_flow" or sampler == "dmd"
+    x = start_point(flow, noise, grid, init)  # official: x = noise * sigma_max without an init
+    if flow:
         # a DMD student distilled from a v teacher keeps the v parameterisation: it runs in the flow view
         velocity = flow_velocity(net, objective)
         velocity = velocity if keep is None else _inpaint_velocity(velocity, noise, *keep)
-        out = fn(velocity, noise, grid, callback=callback, disable_progress=not progress, **kwargs)
+        out = fn(velocity, x, grid, callback=callback, disable_progress=not progress, **kwargs)
     else:
         denoise = v_denoiser(net) if keep is None else _inpaint_denoiser(v_denoiser(net), noise, *keep)
-        x = noise * grid[0]  # official: x = noise * sigma_max
         out = fn(denoise, x, grid, callback=callback, disable_progress=not progress, **kwargs)
     return out if keep is None else torch.where(keep[1], keep[0], out)
 

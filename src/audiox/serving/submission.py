@@ -41,7 +41,9 @@ class JobFields(BaseModel):
     text: str | None = Field(None, description="text prompt")
     negative_text: str | None = Field(None, description="negative text prompt")
     task: Literal["auto", "audio", "music"] = Field("auto", description="force sound effects or music")
-    duration_s: float = Field(10.0, description="seconds to generate (longer runs in windows)")
+    duration_s: float | None = Field(
+        None, description="seconds to generate, longer runs in windows (default: 10, or the video's length when "
+                          "shorter; inpainting: the rest of the audio)")
     seconds_start: float = Field(0.0, description="start of the span in the video / audio")
     steps: int | None = Field(None, description="sampling steps (default: the model's)")
     cfg_scale: float | None = Field(None, description="classifier-free guidance scale (default: the model's)")
@@ -53,6 +55,8 @@ class JobFields(BaseModel):
     inpaint: tuple[float, float] | None = Field(
         None, description="[start_s, end_s] of the audio upload to regenerate; without it an audio upload is "
                           "continued (form field: '2.0,3.5')")
+    new_only: bool = Field(False, description="continuation: return only the new audio, not the audio upload "
+                                              "before it")
 
     @field_validator("inpaint", mode="before")
     @classmethod
@@ -105,7 +109,7 @@ def save_upload(kind: str, filename: str, source: BinaryIO, folder: Path, max_by
 def build_request(fields: JobFields, media: dict[str, Path], settings: ServeSettings) -> GenerationRequest:
     """A validated GenerationRequest within the server's limits; seed -1 becomes a random seed."""
     limits = [
-        ("duration_s", fields.duration_s, settings.max_duration_s, "--max-duration"),
+        ("duration_s", fields.duration_s or 0, settings.max_duration_s, "--max-duration"),
         ("batch_size", fields.batch_size, settings.max_batch_size, "--max-batch"),
         ("steps", fields.steps or 0, settings.max_steps, "--max-steps"),
     ]
@@ -145,7 +149,10 @@ def submit(
             media[kind] = save_upload(kind, name, source, folder, settings.max_upload_bytes)
         request = build_request(fields, media, settings)
         check_media(request)
-        request = pipe.check(request)
+        request = pipe.check(request)  # settles the duration a request left to its media
+        if request.duration_s > settings.max_duration_s:
+            raise InputError(f"duration_s {request.duration_s:g} (from the media) is over this server's limit of "
+                             f"{settings.max_duration_s:g}; give a shorter duration_s (audiox serve --max-duration)")
         return queue.submit(Job(id=job_id, request=request_record(request), created=time.time()))
     except AudioXError as exc:
         store.discard(job_id)
