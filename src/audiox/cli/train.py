@@ -23,9 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from audiox.errors import ConfigError
-
 from audiox.cli.model_arg import add_download_argument
+from audiox.errors import ConfigError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -132,15 +132,8 @@ def distill(
     """Distil the model folder `teacher_dir` on `data` (a manifest or an encode-dataset cache) into a
     `cfg.dmd_sample_steps`-step student; checkpoints, logs and OUT/export/final go under `out_dir`.
     Returns `fit.TrainResult`."""
-    from audiox.training.callbacks import DemoCallback, ExportCallback
-    from audiox.training.fit import (
-        ManifestDataModule,
-        TrainResult,
-        build_trainer,
-        build_training_model,
-        demo_batch,
-        training_dataset,
-    )
+    from audiox.training.callbacks import ExportCallback
+    from audiox.training.fit import build_training_model, fit_module, training_dataset
 
     out = Path(out_dir)
     built = build_training_model(init=teacher_dir)
@@ -148,13 +141,6 @@ def distill(
     module = DmdTrainingModule(built.model, teacher, cfg)
     dataset = training_dataset(built.model, cfg, data)
     options = {**built.options, "generation_defaults": dmd_generation_defaults(cfg)}
-    own: list[pl.Callback] = [
-        ExportCallback(out / "export", every_n_steps=cfg.run.export_every_n_steps, options=options,
-                       synchformer=built.synchformer)
-    ]
-    if cfg.demo.every_n_steps > 0:
-        own.append(DemoCallback(out / "demos", cfg.demo, demo_batch(dataset, cfg.demo.num_demos), cfg.run.seed))
-    trainer = build_trainer(cfg.run, out, [*own, *callbacks])
-    datamodule = ManifestDataModule(dataset, cfg.run, num_workers=cfg.data.num_workers)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=None if resume is None else str(resume))
-    return TrainResult(trainer=trainer, module=module, out_dir=out)
+    export = ExportCallback(out / "export", every_n_steps=cfg.run.export_every_n_steps, options=options,
+                            synchformer=built.synchformer)
+    return fit_module(module, cfg, dataset, out, export=export, callbacks=callbacks, resume=resume)

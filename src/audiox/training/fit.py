@@ -240,16 +240,24 @@ def train_diffusion(
     checkpoints, logs, demos and the exported model folder (`out_dir/export/final`) go under `out_dir`.
     `resume`: a Lightning checkpoint to continue. `base_model`: the fine-tuned folder (recorded in a LoRA
     run's adapter file)."""
-    from audiox.training.callbacks import DemoCallback, ExportCallback
+    from audiox.training.callbacks import ExportCallback
     from audiox.training.lightning_module import DiffusionTrainingModule
 
     out = Path(out_dir)
     dataset = training_dataset(model, cfg, data)
     module = DiffusionTrainingModule(model, cfg)
-    own: list[pl.Callback] = [
-        ExportCallback(out / "export", every_n_steps=cfg.run.export_every_n_steps, options=export_options or {},
-                       synchformer=synchformer, base_model=base_model)
-    ]
+    export = ExportCallback(out / "export", every_n_steps=cfg.run.export_every_n_steps, options=export_options or {},
+                            synchformer=synchformer, base_model=base_model)
+    return fit_module(module, cfg, dataset, out, export=export, callbacks=callbacks, resume=resume)
+
+
+def fit_module(module: pl.LightningModule, cfg: Any, dataset: Any, out: Path, *, export: pl.Callback,
+               callbacks: Sequence[pl.Callback] = (), resume: str | os.PathLike | None = None) -> TrainResult:
+    """The loop shared by training and distillation: `export`, demos when `cfg.demo` asks for them, the
+    trainer of `cfg.run`, the resumable data module over `dataset`, and the fit (from `resume` if given)."""
+    from audiox.training.callbacks import DemoCallback
+
+    own: list[pl.Callback] = [export]
     if cfg.demo.every_n_steps > 0:
         own.append(DemoCallback(out / "demos", cfg.demo, demo_batch(dataset, cfg.demo.num_demos), cfg.run.seed))
     trainer = build_trainer(cfg.run, out, [*own, *callbacks])
