@@ -90,3 +90,17 @@ def test_model_folder_sets_its_own_generation_defaults(tmp_path, tiny_model_dir)
     (folder / "audiox.json").write_text(json.dumps(options))
     out = AudioX.from_pretrained(folder).generate("bell", duration_s=1.0)
     assert (out.request.sampler, out.request.steps, out.request.cfg_scale) == ("euler", 3, 2.0)
+
+
+def test_realign_moves_unaligned_weights_and_keeps_their_values():
+    from audiox.pipeline.load import realign_tensors
+
+    layer = torch.nn.Linear(4, 3)
+    storage = torch.zeros(12 + 1)
+    storage[1:].copy_(layer.weight.detach().reshape(-1))
+    expect = layer.weight.detach().clone()
+    layer.weight.data = storage[1:].view(3, 4)  # 4 bytes past an aligned start
+    assert layer.weight.data_ptr() % 64 != 0
+    assert realign_tensors(layer) == 1
+    assert layer.weight.data_ptr() % 64 == 0 and torch.equal(layer.weight, expect)
+    assert realign_tensors(layer) == 0

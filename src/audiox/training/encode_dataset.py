@@ -270,7 +270,9 @@ class CachedDataset(Dataset):
         if self.index["num_items"] == 0:
             raise ConfigError(f"{cache_dir}: the cache has no items")
         self.cfg = cfg or CachedDataConfig()
-        self.constants = load_file(self.root / self.index["constants"])
+        # clone: tensors read from a file sit at whatever address the reader chose, and CPU kernels round
+        # differently on unaligned memory; fresh allocator memory keeps two runs over a cache bit-identical
+        self.constants = {k: v.clone() for k, v in load_file(self.root / self.index["constants"]).items()}
         self.epoch = 0
         self._shards: dict[str, Any] = {}
 
@@ -291,7 +293,7 @@ class CachedDataset(Dataset):
             self._shards[entry["shard"]] = safe_open(str(self.root / entry["shard"]), framework="pt")
         shard = self._shards[entry["shard"]]
         example: dict[str, Any] = {"clip_hidden": None, "sync_features": None}
-        example.update({name: shard.get_tensor(f"{index}/{name}") for name in entry["tensors"]})
+        example.update({name: shard.get_tensor(f"{index}/{name}").clone() for name in entry["tensors"]})
         for key in ("text_prompt", "data_type", "path", "seconds_start", "seconds_total", "prompt_silent"):
             example[key] = entry[key]
         return example
