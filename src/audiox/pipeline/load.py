@@ -120,7 +120,7 @@ def realign_tensors(module: torch.nn.Module, alignment: int = 64) -> int:
     moved = 0
     for sub in module.modules():
         for store in (sub._parameters, sub._buffers):
-            for name, tensor in store.items():
+            for tensor in store.values():
                 if tensor is not None and tensor.device.type == "cpu" and tensor.data_ptr() % alignment:
                     tensor.data = tensor.data.clone()
                     moved += 1
