@@ -237,3 +237,35 @@ def test_vae_from_a_folder_without_weights_is_a_clear_error(tmp_path):
 
     with pytest.raises(ConfigError, match="no model.safetensors"):
         import_vae(tmp_path, tmp_path / "vae")
+
+
+def test_init_from_a_folder_starts_from_its_weights_and_adds_a_silent_pooled_path(tmp_path):
+    """--init-from: the built model computes exactly what the folder computes (the new pooled path's output
+    starts at zero), frozen encoders included; a folder of another backbone is a clear error."""
+    from audiox.pipeline import AudioX
+    from audiox.pipeline.load import default_model_dir
+    from audiox.synth.own_training import init_diffusion_from
+    from audiox.synth.training_data import build_own_model
+
+    shipped = default_model_dir()
+    model, _ = build_own_model("mmdit", seed=3, pooled_condition=True)
+    init_diffusion_from(model, shipped)
+    reference = AudioX.from_pretrained(shipped).model
+    for name, value in reference.state_dict().items():
+        assert torch.equal(model.state_dict()[name], value.float()), name
+    x, t = torch.randn(1, 32, 250, generator=torch.Generator().manual_seed(0)), torch.tensor([0.7])
+    context = torch.randn(1, 384, 128, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.allclose(model.backbone(x, t, context), reference.float().backbone(x, t, context), atol=1e-5)
+    text = next(c for c in model.conditioner.conditioners.values() if hasattr(c, "text_encoder"))
+    theirs = next(c for c in reference.conditioner.conditioners.values() if hasattr(c, "text_encoder"))
+    assert all(torch.equal(a, b.float()) for a, b in zip(text.text_encoder.model.state_dict().values(),
+                                                         theirs.text_encoder.model.state_dict().values()))
+    dit, _ = build_own_model("dit", seed=0)
+    with pytest.raises(ConfigError, match="does not fit"):
+        init_diffusion_from(dit, shipped)
+
+
+def test_init_from_cannot_go_with_a_coherent_init():
+    with pytest.raises(ConfigError, match="coherent"):
+        OwnRecipe(init_from="x", coherent_init=True)

@@ -103,3 +103,47 @@ def test_bad_arguments():
         sample_timesteps(2, "logit_normal")
     with pytest.raises(InputError, match="mask.shape"):
         mse_loss(x0, x0, torch.ones(3, 5, dtype=torch.bool))
+
+
+def test_event_frame_weights_favour_frames_that_depart_from_the_quiet_ones():
+    from audiox.training.losses import event_frame_weights
+
+    x0 = torch.zeros(2, 4, 10)
+    x0[0, :, 3] = 2.0  # one loud frame in item 0; item 1 is all quiet
+    w = event_frame_weights(x0, 3.0)
+    assert w.shape == (2, 10)
+    assert torch.allclose(w.mean(dim=1), torch.ones(2))  # the loss keeps its scale
+    assert w[0, 3] > 3 * w[0, 0] and torch.allclose(w[0, 0], w[0, 9])
+    assert torch.equal(event_frame_weights(x0, 0.0), torch.ones(2, 10))
+    # a flat clip has no events: its frames keep equal weight
+    assert torch.allclose(w[1], w[1, :1].expand(10))
+
+
+def test_weighted_diffusion_loss_is_the_frame_weighted_mean_square():
+    from audiox.training.losses import diffusion_loss, event_frame_weights, noised_input_and_target
+
+    g = torch.Generator().manual_seed(0)
+    x0, noise, out = (torch.randn(2, 3, 8, generator=g) for _ in range(3))
+    t = torch.tensor([0.3, 0.9])
+    _, target = noised_input_and_target("rectified_flow", x0, noise, t)
+    w = event_frame_weights(x0, 2.0)
+    expected = (((out - target) ** 2) * w[:, None, :]).mean()
+    assert torch.allclose(diffusion_loss("rectified_flow", out, x0, noise, t, event_weight=2.0), expected)
+    assert torch.allclose(diffusion_loss("rectified_flow", out, x0, noise, t), ((out - target) ** 2).mean())
+
+
+def test_logit_normal_mean_shifts_the_noise_levels_up():
+    from audiox.training.losses import sample_timesteps
+
+    plain = sample_timesteps(4000, "logit_normal", generator=torch.Generator().manual_seed(0))
+    shifted = sample_timesteps(4000, "logit_normal", generator=torch.Generator().manual_seed(0), mean=1.0)
+    assert torch.allclose(torch.logit(shifted) - torch.logit(plain), torch.ones(4000), atol=1e-3)
+    assert shifted.mean() > plain.mean() + 0.1
+
+
+def test_train_config_rejects_negative_event_weight():
+    from audiox.errors import ConfigError
+    from audiox.training.config import TrainConfig
+
+    with pytest.raises(ConfigError, match="event_weight"):
+        TrainConfig(event_weight=-1.0)

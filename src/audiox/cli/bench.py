@@ -52,6 +52,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--cfg-scale", type=float, default=None, help="classifier-free guidance (default: the model's)"
     )
+    p.add_argument("--negative", default=None, help="negative text prompt of every case (default: none)")
     p.add_argument(
         "--duration", type=float, default=None, help="seconds per case (default: the model's window, <= 10)"
     )
@@ -92,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         steps=args.steps,
         cfg_scale=args.cfg_scale,
+        negative_text=args.negative,
         duration_s=args.duration,
         video_size=args.video_size,
     )

@@ -41,6 +41,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vae-from", type=Path, default=None,
                    help="take the VAE from this model folder (e.g. the shipped one: src/audiox/assets/own_model) "
                         "instead of training one; skips the VAE, scale and decoder stages")
+    p.add_argument("--init-from", type=Path, default=None,
+                   help="start the diffusion stage from this own-model folder's weights (and its VAE unless "
+                        "--vae-from is given); e.g. add --pooled-condition to the shipped model and train on")
+    p.add_argument("--lr", type=float, default=None, help=f"diffusion learning rate (default {d.lr})")
+    p.add_argument("--timestep-mean", type=float, default=None,
+                   help=f"mean of the logit-normal noise-level draw; > 0 trains more on high noise (default "
+                        f"{d.timestep_mean})")
+    p.add_argument("--event-weight", type=float, default=None,
+                   help="extra loss weight of the latent frames where events sound (default 0: plain MSE)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
                          items=args.items, steps=args.steps, batch=args.batch, decoder_steps=args.decoder_steps,
                          decoder_adversarial=args.decoder_adversarial, pooled_condition=args.pooled_condition,
                          coherent_init=args.coherent_init,
-                         vae_from=str(args.vae_from) if args.vae_from is not None else None)
+                         vae_from=str(args.vae_from) if args.vae_from is not None else None,
+                         init_from=str(args.init_from) if args.init_from is not None else None,
+                         lr=args.lr, timestep_mean=args.timestep_mean, event_weight=args.event_weight)
     folder = train_own_model(args.out, recipe, quiet=args.quiet)
     print(f"model folder: {folder}")
     return 0

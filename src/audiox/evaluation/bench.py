@@ -371,6 +371,7 @@ def run_bench(
         "num_per_task": spec.num_per_task,
         "steps": spec.steps,
         "cfg_scale": spec.cfg_scale,
+        "negative_text": spec.negative_text,
         "sample_rate": rate,
         "duration_s": duration,
         "video_size": spec.video_size,

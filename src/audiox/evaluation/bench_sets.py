@@ -49,6 +49,7 @@ class BenchSpec:
     seed: int = 0
     steps: int | None = None
     cfg_scale: float | None = None
+    negative_text: str | None = None
     duration_s: float | None = None
     channels: int = 2
     video_fps: float = 25.0
@@ -163,6 +164,7 @@ def build_case(
         "duration_s": duration_s,
         "steps": spec.steps,
         "cfg_scale": spec.cfg_scale,
+        "negative_text": spec.negative_text,
         "seed": int(rng.integers(2**31 - 1)),
     }
     extra: dict = {}

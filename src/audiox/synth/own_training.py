@@ -88,11 +88,19 @@ class OwnRecipe:
     # take the VAE (encoder, decoder, latent scale) from this model folder instead of training one:
     # stages 1, 2 and 5 are skipped
     vae_from: str | None = None
+    # start the diffusion stage from this own-model folder's weights (its VAE too, unless vae_from says
+    # otherwise); a request path it lacks (pooled_condition) starts at its zero-output init
+    init_from: str | None = None
+    # loss design (see `training.config.TrainConfig`): logit-normal t mean, event-frame weight
+    timestep_mean: float = 0.0
+    event_weight: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("vae_steps", "vae_batch", "vae_crop", "vae_pool", "items", "steps", "batch"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"train-own: {name}={getattr(self, name)} must be > 0")
+        if self.init_from is not None and self.coherent_init:
+            raise ConfigError("train-own: --coherent-init re-initialises a projection; it cannot go with --init-from")
         if self.decoder_steps < 0:
             raise ConfigError(f"train-own: decoder_steps={self.decoder_steps} must be >= 0")
         if not self.vae_fft_sizes or min(self.vae_fft_sizes) < 16:
@@ -365,6 +373,8 @@ def diffusion_train_config(recipe: OwnRecipe, *, progress: bool) -> Any:
         scheduler=InverseLRConfig(inv_gamma=1e6, power=0.5, warmup=0.99, final_lr=0.0),
         ema=EmaConfig(beta=0.999),
         timestep_sampler="logit_normal",
+        timestep_mean=recipe.timestep_mean,
+        event_weight=recipe.event_weight,
     )
 
 
@@ -386,15 +396,16 @@ def train_own_model(out_dir: str | Path, recipe: OwnRecipe = OwnRecipe(), *, qui
     (out / "recipe.json").write_text(json.dumps(asdict(recipe), indent=2))
     started = time.perf_counter()
     model, options = build_own_model(recipe.backbone, seed=recipe.seed)
-    if recipe.vae_from is not None:
-        import_vae(Path(recipe.vae_from), out / "vae")
+    vae_from = recipe.vae_from if recipe.vae_from is not None else recipe.init_from
+    if vae_from is not None:
+        import_vae(Path(vae_from), out / "vae")
     data_cfg: SynthTrainingConfig = synth_training_config(
         model, seed=recipe.seed, world_seed=recipe.world_seed, length=recipe.items, music_prob=recipe.music_prob,
         task_weights=recipe.task_weights, random_sign_flip=False,
     )
     vae_path = out / "vae" / "vae.safetensors"
     scale_path = out / "vae" / "latent_scale.json"
-    if recipe.vae_from is None and (vae_steps_done(out / "vae") < recipe.vae_steps or not vae_path.is_file()):
+    if vae_from is None and (vae_steps_done(out / "vae") < recipe.vae_steps or not vae_path.is_file()):
         _say(f"stage 1/6: VAE, {recipe.vae_steps} steps", quiet)
         train_vae_stage(model, recipe, data_cfg.world(), out / "vae", quiet=quiet)
         scale_path.unlink(missing_ok=True)
@@ -409,6 +420,8 @@ def train_own_model(out_dir: str | Path, recipe: OwnRecipe = OwnRecipe(), *, qui
                                      pooled_condition=recipe.pooled_condition, coherent_init=recipe.coherent_init)
     _load_vae(model, vae_path)
     copy_vae_encoder(model)
+    if recipe.init_from is not None:
+        init_diffusion_from(model, Path(recipe.init_from))
     cache = out / "cache"
     if not (cache / "index.json").is_file():
         _say(f"stage 3/6: encoding {recipe.items} training examples", quiet)
@@ -424,7 +437,7 @@ def train_own_model(out_dir: str | Path, recipe: OwnRecipe = OwnRecipe(), *, qui
                                  resume=last if last.is_file() else None, export_options=options)
         done_path.write_text(json.dumps({"steps": int(result.trainer.global_step)}))
     decoder_path = out / "decoder" / "vae.safetensors"
-    refine = recipe.decoder_steps > 0 and recipe.vae_from is None
+    refine = recipe.decoder_steps > 0 and vae_from is None
     if refine and (vae_steps_done(out / "decoder") < recipe.decoder_steps or not decoder_path.is_file()):
         _say(f"stage 5/6: decoder refinement, {recipe.decoder_steps} steps", quiet)
         _load_vae(model, vae_path)
@@ -435,6 +448,33 @@ def train_own_model(out_dir: str | Path, recipe: OwnRecipe = OwnRecipe(), *, qui
     to_storage_dtype(str(folder))
     _say(f"done in {(time.perf_counter() - started) / 60:.1f} min: {folder}", quiet)
     return folder
+
+
+def init_diffusion_from(model: Any, folder: Path) -> None:
+    """Load every weight of an own-model folder into `model` (built by `build_own_model` with this run's
+    options): backbone, MAF, conditioner layers, the frozen CLIP tower and VAE copies, and the T5 (outside
+    the state dict). The frozen encoders must be the folder's: its backbone learned their features (a recipe
+    build with other options draws other random frozen towers), so the run's cache is encoded with them.
+    The only keys allowed to be missing are those of a request path the folder lacks (`pooled`: its output
+    layer starts at zero, so the loaded model computes exactly as the folder's until it trains)."""
+    from audiox.conditioning.text_t5 import T5TextConditioner
+    from audiox.pipeline import AudioX
+
+    source = AudioX.from_pretrained(folder).model
+    try:
+        result = model.load_state_dict({k: v.float() for k, v in source.state_dict().items()}, strict=False)
+    except RuntimeError as err:  # shape mismatches
+        raise ConfigError(f"train-own: --init-from {folder} does not fit this recipe's model "
+                          f"({str(err).splitlines()[1].strip()}); use a folder of the same backbone and sizes") from None
+    missing = [k for k in result.missing_keys if ".pooled." not in k]
+    if missing or result.unexpected_keys:
+        raise ConfigError(f"train-own: --init-from {folder} does not fit this recipe's model (missing "
+                          f"{missing[:3]}, unexpected {result.unexpected_keys[:3]}); use a folder of the same "
+                          "backbone and sizes")
+    for cond_id, conditioner in model.conditioner.conditioners.items():
+        if isinstance(conditioner, T5TextConditioner):
+            theirs = source.conditioner.conditioners[cond_id].text_encoder.model.state_dict()
+            conditioner.text_encoder.model.load_state_dict({k: v.float() for k, v in theirs.items()}, strict=True)
 
 
 def export_checkpoint(model_dir: str | Path, checkpoint: str | Path, folder: str | Path) -> Path:

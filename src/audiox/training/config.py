@@ -97,10 +97,21 @@ class TrainConfig:
     masking: InputMaskingConfig = field(default_factory=InputMaskingConfig)
     cfg_dropout_prob: float = 0.1
     timestep_sampler: Literal["uniform", "logit_normal"] = "uniform"
+    # own options (no official trainer has them): the mean of the logit-normal t draw (> 0 draws more high
+    # noise levels, where the condition decides the content) and the extra loss weight of latent frames
+    # where the clean latent departs from the clip's quiet frames (`losses.event_frame_weights`; 0: plain MSE)
+    timestep_mean: float = 0.0
+    event_weight: float = 0.0
     mask_padding: bool = False
     data: DataSection = field(default_factory=DataSection)
     demo: DemoSection = field(default_factory=DemoSection)
     lora: LoraSection = field(default_factory=LoraSection)
+
+    def __post_init__(self) -> None:
+        if not self.event_weight >= 0:
+            raise ConfigError(f"event_weight={self.event_weight!r} must be >= 0 (0: plain MSE)")
+        if abs(self.timestep_mean) > 5:
+            raise ConfigError(f"timestep_mean={self.timestep_mean!r} is outside [-5, 5]; 0 is the plain logit-normal")
 
     @property
     def optimizer_preset(self) -> OptimizerPreset:

@@ -171,13 +171,13 @@ def loss_from_context(
         sobol = sobol_engine(int(torch.randint(2**31 - 1, (), generator=generator)))
         t = sample_timesteps(batch_size, "uniform", sobol=sobol)
     else:
-        t = sample_timesteps(batch_size, "logit_normal", generator=generator)
+        t = sample_timesteps(batch_size, "logit_normal", generator=generator, mean=cfg.timestep_mean)
     t = t.to(x0.device)
     noise = torch.randn(x0.shape, generator=generator).to(x0.device)
     z, _ = noised_input_and_target(model.objective, x0, noise, t)
     output = model.backbone(z, t, context)  # (B, C, L)
     padding = padding_mask if cfg.mask_padding else None
-    return diffusion_loss(model.objective, output.float(), x0, noise, t, padding)
+    return diffusion_loss(model.objective, output.float(), x0, noise, t, padding, event_weight=cfg.event_weight)
 
 
 # ------------------------------------------------------------------------------ cached batches
