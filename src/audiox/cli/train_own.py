@@ -48,6 +48,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timestep-mean", type=float, default=None,
                    help=f"mean of the logit-normal noise-level draw; > 0 trains more on high noise (default "
                         f"{d.timestep_mean})")
+    p.add_argument("--caption-pretrain-steps", type=int, default=None,
+                   help="pretrain the caption encoder (T5) on the world's captions for this many steps before the "
+                        "cache is encoded (default 0: keep it as built / loaded; ~600 steps take ~1 min)")
     p.add_argument("--event-weight", type=float, default=None,
                    help="extra loss weight of the latent frames where events sound (default 0: plain MSE)")
 
@@ -61,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
                          coherent_init=args.coherent_init,
                          vae_from=str(args.vae_from) if args.vae_from is not None else None,
                          init_from=str(args.init_from) if args.init_from is not None else None,
-                         lr=args.lr, timestep_mean=args.timestep_mean, event_weight=args.event_weight)
+                         lr=args.lr, timestep_mean=args.timestep_mean, event_weight=args.event_weight,
+                         caption_pretrain_steps=args.caption_pretrain_steps)
     folder = train_own_model(args.out, recipe, quiet=args.quiet)
     print(f"model folder: {folder}")
     return 0

@@ -94,8 +94,13 @@ class OwnRecipe:
     # loss design (see `training.config.TrainConfig`): logit-normal t mean, event-frame weight
     timestep_mean: float = 0.0
     event_weight: float = 0.0
+    # stage 2b: steps of caption-encoder pretraining on the world's captions before the cache is encoded
+    # (`synth.caption_pretraining`; 0: the T5 stays as built or loaded)
+    caption_pretrain_steps: int = 0
 
     def __post_init__(self) -> None:
+        if self.caption_pretrain_steps < 0:
+            raise ConfigError(f"train-own: caption_pretrain_steps={self.caption_pretrain_steps} must be >= 0")
         for name in ("vae_steps", "vae_batch", "vae_crop", "vae_pool", "items", "steps", "batch"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"train-own: {name}={getattr(self, name)} must be > 0")
@@ -422,6 +427,9 @@ def train_own_model(out_dir: str | Path, recipe: OwnRecipe = OwnRecipe(), *, qui
     copy_vae_encoder(model)
     if recipe.init_from is not None:
         init_diffusion_from(model, Path(recipe.init_from))
+    if recipe.caption_pretrain_steps > 0:
+        _say(f"stage 2b: caption encoder, {recipe.caption_pretrain_steps} steps", quiet)
+        pretrained_caption_encoder(model, recipe, out / "caption_encoder", quiet=quiet)
     cache = out / "cache"
     if not (cache / "index.json").is_file():
         _say(f"stage 3/6: encoding {recipe.items} training examples", quiet)
@@ -448,6 +456,38 @@ def train_own_model(out_dir: str | Path, recipe: OwnRecipe = OwnRecipe(), *, qui
     to_storage_dtype(str(folder))
     _say(f"done in {(time.perf_counter() - started) / 60:.1f} min: {folder}", quiet)
     return folder
+
+
+def pretrained_caption_encoder(model: Any, recipe: OwnRecipe, out: Path, *, quiet: bool = False) -> Path:
+    """Stage 2b: pretrain the model's T5 on world captions (`synth.caption_pretraining`) and save it to `out`
+    (a Hugging Face folder); a run that finds it there loads it instead of training again."""
+    from transformers import T5EncoderModel
+
+    from audiox.conditioning.text_t5 import T5TextConditioner
+    from audiox.synth.caption_pretraining import kind_readout, pretrain_caption_encoder
+
+    text = next(c for c in model.conditioner.conditioners.values() if isinstance(c, T5TextConditioner))
+    encoder = text.text_encoder
+    if (out / "config.json").is_file():
+        loaded = T5EncoderModel.from_pretrained(str(out)).float().eval().requires_grad_(False)
+        encoder.model.load_state_dict(loaded.state_dict(), strict=True)
+        return out
+    before = kind_readout(encoder, max_length=text.max_length)
+    log = pretrain_caption_encoder(encoder, steps=recipe.caption_pretrain_steps, seed=recipe.seed,
+                                   max_length=text.max_length, progress=not quiet)
+    after = kind_readout(encoder, max_length=text.max_length)
+    encoder.model.to(text.text_encoder_dtype)
+    import shutil
+
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    encoder.model.save_pretrained(str(tmp))
+    (tmp / "pretraining.json").write_text(json.dumps({"steps": len(log), "loss": log, "kind_readout_before": before,
+                                                      "kind_readout_after": after}))
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.replace(out)
+    _say(f"caption encoder: kind readout {before:.2f} -> {after:.2f} (Jaccard, held-out captions)", quiet)
+    return out
 
 
 def init_diffusion_from(model: Any, folder: Path) -> None:
