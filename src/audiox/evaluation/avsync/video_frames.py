@@ -3,12 +3,14 @@
 
 Frames are picked by timestamp as ffmpeg's `fps=25` filter does (which the benchmark's torio decoder
 runs): output frame k shows the latest source frame whose time, rounded to the nearest 1/25 s, is at
-most k / 25. This differs from `audiox.media.video.read_video`, which reproduces AudioX's own frame
+most k / 25 (halves round up, as ffmpeg's rescaling does); the last frame is held for its own duration.
+This differs from `audiox.media.video.read_video`, which reproduces AudioX's own frame
 grid and squashes to a square for the conditioner.
 """
 
 from __future__ import annotations
 
+import math
 import os
 
 import torch
@@ -41,19 +43,19 @@ def read_sync_frames(path: str | os.PathLike, *, max_frames: int, size: int = 22
     """The first `max_frames` (or fewer, for a shorter video) 25 fps frames -> (F, 3, size, size) uint8."""
     path = check_media_file(path)
     frames: list[torch.Tensor] = []
-    current, slot = None, -1
+    current, end = None, 0
     with _open_input(path) as container:
         stream = _video_stream(container, path)
         for decoded in _decoded_frames(container, stream, path):
             if decoded.pts is None or decoded.time_base is None:
                 raise MediaError(f"{path}: video frames carry no timestamps; re-encode it as MP4 (H.264)")
-            slot = round(float(decoded.pts * decoded.time_base) * SYNC_FPS)
-            while current is not None and len(frames) < min(slot, max_frames):
+            start_s = float(decoded.pts * decoded.time_base)
+            while current is not None and len(frames) < min(_slot(start_s), max_frames):
                 frames.append(current)  # the previous source frame fills the slots before this one
             if len(frames) >= max_frames:
                 break
             current = resize_short_side_and_crop(_frame_to_tensor(decoded), size)
-        end = max(slot + 1, _duration_slots(stream))  # the last frame is held to the end of the stream
+            end = max(_slot(start_s) + 1, _slot(start_s + _frame_duration_s(decoded, stream)))
     while current is not None and len(frames) < min(end, max_frames):
         frames.append(current)
     if not frames:
@@ -61,9 +63,14 @@ def read_sync_frames(path: str | os.PathLike, *, max_frames: int, size: int = 22
     return torch.stack(frames)
 
 
-def _duration_slots(stream) -> int:
-    """How many 25 fps slots the stream spans (its duration rounded to 1/25 s); 0 when unknown."""
-    if stream.duration and stream.time_base:
-        return round(float(stream.duration * stream.time_base) * SYNC_FPS)
-    rate = stream.average_rate or stream.guessed_rate
-    return round(float(stream.frames / rate) * SYNC_FPS) if rate and stream.frames else 0
+def _slot(seconds: float) -> int:
+    """The 25 fps slot a time falls in, rounding to the nearest slot with halves up."""
+    return math.floor(seconds * SYNC_FPS + 0.5)
+
+
+def _frame_duration_s(frame, stream) -> float:
+    """How long a decoded frame is shown: its own duration, else one frame at the stream's rate."""
+    if frame.duration:
+        return float(frame.duration * frame.time_base)
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    return float(1 / rate) if rate else 0.0
