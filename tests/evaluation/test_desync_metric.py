@@ -103,7 +103,9 @@ def test_frames_hold_at_lower_source_rates(tmp_path):
     path = encode_video(tmp_path / "v.mkv", numbered_frames(10, 32, 32), Fraction(10))
     frames = read_sync_frames(path, max_frames=100, size=32)
     # 1 s of video -> 25 frames, the last source frame held for its own 0.1 s
-    assert frame_numbers(frames) == [max(i for i in range(10) if _near(Fraction(i * 5, 2)) <= k) for k in range(25)]
+    assert frame_numbers(frames) == [
+        max(i for i in range(10) if _near(Fraction(i * 5, 2)) <= k) for k in range(25)
+    ]
 
 
 def test_short_side_resize_and_centre_crop():

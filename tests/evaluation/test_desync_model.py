@@ -34,13 +34,24 @@ def test_ast_branch_matches_hugging_face_ast():
     """Our `ast` with HF ASTModel's weights (renamed from its current naming to the 4.27 names the published
     file uses) gives HF's last hidden state; HF takes (N, frames, mels), we take (N, mels, frames)."""
     torch.manual_seed(0)
-    config = ASTConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128,
-                       max_length=66, num_mel_bins=128)
+    config = ASTConfig(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=128,
+        max_length=66,
+        num_mel_bins=128,
+    )
     hf = ASTModel(config).eval()
-    renames = {"layers.": "encoder.layer.", "attention.q_proj": "attention.attention.query",
-               "attention.k_proj": "attention.attention.key", "attention.v_proj": "attention.attention.value",
-               "attention.o_proj": "attention.output.dense", "mlp.fc1": "intermediate.dense",
-               "mlp.fc2": "output.dense"}
+    renames = {
+        "layers.": "encoder.layer.",
+        "attention.q_proj": "attention.attention.query",
+        "attention.k_proj": "attention.attention.key",
+        "attention.v_proj": "attention.attention.value",
+        "attention.o_proj": "attention.output.dense",
+        "mlp.fc1": "intermediate.dense",
+        "mlp.fc2": "output.dense",
+    }
     state = {}
     for key, value in hf.state_dict().items():
         for old, new in renames.items():
@@ -59,6 +70,7 @@ def test_ast_branch_matches_hugging_face_ast():
 
 def _reference_sync_transformer(model: SyncTransformer, visual, audio) -> torch.Tensor:
     """minGPT blocks written out with explicit softmax attention."""
+
     def attention(block, x):
         heads = model_heads
         q, k, v = (getattr(block.attn, n)(x) for n in ("query", "key", "value"))
@@ -68,8 +80,18 @@ def _reference_sync_transformer(model: SyncTransformer, visual, audio) -> torch.
 
     model_heads = 2
     b = visual.shape[0]
-    x = torch.cat([model.OFF_tok.expand(b, 1, -1), model.vis_in_lnorm(visual), model.MOD_tok.expand(b, 1, -1),
-                   model.aud_in_lnorm(audio)], dim=1) + model.pos_emb_cfg.pos_emb
+    x = (
+        torch.cat(
+            [
+                model.OFF_tok.expand(b, 1, -1),
+                model.vis_in_lnorm(visual),
+                model.MOD_tok.expand(b, 1, -1),
+                model.aud_in_lnorm(audio),
+            ],
+            dim=1,
+        )
+        + model.pos_emb_cfg.pos_emb
+    )
     for block in model.blocks:
         x = x + attention(block, block.ln1(x))
         x = x + block.mlp[2](torch.nn.functional.gelu(block.mlp[0](block.ln2(x))))
