@@ -112,8 +112,8 @@ def test_sync_transformer_matches_direct_computation():
 
 
 def _numpy_log_mel(segment: np.ndarray) -> np.ndarray:
-    """torchaudio MelSpectrogram(16000, n_fft=1024, win_length=400, hop=160, n_mels=128) -> log -> pad -> norm,
-    written with numpy in float64."""
+    """torchaudio MelSpectrogram(16000, n_fft=1024, win_length=400, hop=160, n_mels=128) -> log -> pad ->
+    normalise, written with numpy in float64."""
     window = np.zeros(1024)
     n = np.arange(400)
     window[312:712] = 0.5 - 0.5 * np.cos(2 * np.pi * n / 400)  # periodic Hann, centred in the frame
@@ -208,3 +208,20 @@ def test_missing_weights_name_the_file_and_where_it_is_published(tmp_path):
         sync_embedder.load_synchformer(None)
     with pytest.raises(CheckpointError, match="not found.*synchformer_state_dict.pth"):
         sync_embedder.load_synchformer(tmp_path / "nope.pth")
+
+
+def test_full_size_audio_branch_and_classifier_forward():
+    """Published sizes end to end except the (already tested) visual branch: 14 log-mel segments -> AST ->
+    (14, 6, 768); with (14, 8, 768) visual features -> one window's 21 logits."""
+    torch.manual_seed(0)
+    with torch.device("meta"):
+        model = SyncClassifier()
+    model = model.to_empty(device="cpu").eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0, 0.02)
+        spec = log_mel_segments(audio_segments(torch.randn(16000 * 5) * 0.1))[:14]
+        audio = model.audio_features(spec)
+        logits = model.compare(torch.randn(1, 14, 8, 768), audio[None])
+    assert spec.shape == (14, 128, 66) and audio.shape == (14, 6, 768) and logits.shape == (1, 21)
+    assert torch.isfinite(logits).all()

@@ -2,9 +2,9 @@
 
 Files in --gen and --ref are matched by name (path under the folder, without the suffix). Each metric
 uses one embedder: the paper's (panns for FD/KL/IS, vggish for FAD, clap for the CLAP score, synchformer
-for DeSync) when you pass its weights with --embedder NAME=PATH, else the built-in `events` analyser, which needs no
-download but knows only the synthetic world's sounds. Embeddings are cached per file content and
-embedder, so a re-run after adding files only embeds the new ones. See docs/eval.md.
+for DeSync) when you pass its weights with --embedder NAME=PATH, else the built-in `events` analyser,
+which needs no download but knows only the synthetic world's sounds. Embeddings are cached per file
+content and embedder, so a re-run after adding files only embeds the new ones. See docs/eval.md.
 
 Examples:
   audiox eval --gen out/ --ref truth/                                 (built-in embedder: FAD, FD, KL, IS)

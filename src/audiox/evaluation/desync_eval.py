@@ -84,7 +84,8 @@ def desync_rows(
         audio = audio_features[name]["sync_audio"]
         _check_length(audio, path, f"audio (first {embedder.clip_frames / VIDEO_FPS:g} s)", embedder)
         video = _video_features(embedder, video_files[name], cache)
-        _check_length(video, video_files[name], f"video (first {embedder.clip_frames / VIDEO_FPS:g} s)", embedder)
+        first = f"first {embedder.clip_frames / VIDEO_FPS:g} s"
+        _check_length(video, video_files[name], f"video ({first})", embedder)
         logits.append(embedder.window_logits(video, audio))
         if progress is not None and (i + 1) % 10 == 0:
             progress(f"DeSync: {i + 1}/{len(audio_files)} clips")
@@ -92,5 +93,6 @@ def desync_rows(
     span = window_seconds(embedder.num_segments)
     over = f"{len(audio_files)} clips x 2 windows of {span:.1f} s"
     details = {"in_sync_fraction": float((offsets == 0).mean())}
-    return [MetricResult(metric="desync", value=value, embedder=embedder.info.name, count=over, details=details)]
+    name = embedder.info.name
+    return [MetricResult(metric="desync", value=value, embedder=name, count=over, details=details)]
 

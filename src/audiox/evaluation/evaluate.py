@@ -20,6 +20,7 @@ import numpy as np
 from audiox.errors import InputError
 from audiox.evaluation.desync_eval import desync_rows, find_videos
 from audiox.evaluation.embedders import METRICS, Embedder, choose_embedders, load_embedder
+from audiox.evaluation.embedders.synchformer import SynchformerEmbedder
 from audiox.evaluation.embedding_cache import EmbeddingCache, audio_sha256
 from audiox.evaluation.eval_files import find_audio, match_names, read_channels, to_mono
 from audiox.evaluation.eval_report import EvalReport, MetricResult
@@ -157,7 +158,8 @@ def _metric_rows(metric: str, embedder: Embedder, sides: _Sides, request: EvalRe
         ]
     if metric == "desync":
         videos = find_videos(sides.gen_names, video_dir=request.video, gen_dir=request.generated)
-        return desync_rows(embedder, gen, sides.gen_files, videos, sides.cache, sides.progress)  # type: ignore[arg-type]
+        sync: SynchformerEmbedder = embedder  # type: ignore[assignment]  # METRIC_EMBEDDERS["desync"]
+        return desync_rows(sync, gen, sides.gen_files, videos, sides.cache, sides.progress)
     captions = load_captions(request.captions)
     missing = [n for n in sides.gen_names if n not in captions]
     if missing:

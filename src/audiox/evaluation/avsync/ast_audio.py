@@ -8,8 +8,9 @@ attention-pooling encoder layer over its 12 frequency patches (`freq_attn_agg`) 
 The official time aggregation (`temp_attn_agg`) is Identity and the classifier head is absent.
 
 State-dict keys: this class is the official `Synchformer.afeat_extractor`, whose `ast` is a Hugging Face
-`ASTModel` (`ast.embeddings.patch_embeddings.projection.weight`, `ast.encoder.layer.N.attention.attention.query`,
-`...attention.output.dense`, `...intermediate.dense`, `...output.dense`, `...layernorm_before`, `ast.layernorm`)
+`ASTModel` (`ast.embeddings.patch_embeddings.projection.weight`,
+`ast.encoder.layer.N.attention.attention.query`, `...attention.output.dense`, `...intermediate.dense`,
+`...output.dense`, `...layernorm_before`, `ast.layernorm`)
 with its position table cut to the 66-frame input (1 x 74 x 768). Attribute names here are those keys,
 even where they nest oddly (`attention.attention`), so the published file loads without renaming.
 Shape letters: N segments, T tokens, D width, H heads, E head dim.

@@ -1,8 +1,8 @@
-"""The whole Synchformer audio-visual synchronisation classifier, as MMAudio's av-benchmark uses it for DeSync.
+"""The whole Synchformer audio-visual sync classifier, as MMAudio's av-benchmark uses it for DeSync.
 
     visual segments (N, 16, 3, 224, 224) --vfeat_extractor--> (N, 8, 768) --vproj--\\
                                                                                      transformer -> 21 logits
-    log-mel segments (N, 128, 66) ------afeat_extractor--> (N, 6, 768) --aproj--/   (per window of 14 segments)
+    log-mel segments (N, 128, 66) ------afeat_extractor--> (N, 6, 768) --aproj--/   (per 14-segment window)
 
 State-dict keys are the published ones, top level `vfeat_extractor.*` (the visual branch audiox already has:
 `audiox.conditioning.synchformer.Synchformer`, reused here), `afeat_extractor.*` (`ast_audio.py`), `vproj`,
@@ -82,7 +82,7 @@ class SyncClassifier(nn.Module):
         return self.vfeat_extractor(segments)
 
     def compare(self, visual: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
-        """visual: (B, S, 8, D), audio: (B, S, 6, D) segment features, S = num_segments -> (B, classes) logits.
+        """visual: (B, S, 8, D), audio: (B, S, 6, D) segment features, S = num_segments -> (B, C) logits.
 
         The official `compare_v_a`: project each stream, flatten the segments, classify the offset.
         """
