@@ -1,16 +1,17 @@
-"""Score generated audio with the paper's metrics: FAD, FD, KL, IS (and the CLAP score).
+"""Score generated audio with the paper's metrics: FAD, FD, KL, IS (and the CLAP score, DeSync).
 
 Files in --gen and --ref are matched by name (path under the folder, without the suffix). Each metric
-uses one embedder: the paper's (panns for FD/KL/IS, vggish for FAD, clap for the CLAP score) when you
-pass its weights with --embedder NAME=PATH, else the built-in `events` analyser, which needs no
-download but knows only the synthetic world's sounds. Embeddings are cached per file content and
-embedder, so a re-run after adding files only embeds the new ones. See docs/eval.md.
+uses one embedder: the paper's (panns for FD/KL/IS, vggish for FAD, clap for the CLAP score, synchformer
+for DeSync) when you pass its weights with --embedder NAME=PATH, else the built-in `events` analyser,
+which needs no download but knows only the synthetic world's sounds. Embeddings are cached per file
+content and embedder, so a re-run after adding files only embeds the new ones. See docs/eval.md.
 
 Examples:
   audiox eval --gen out/ --ref truth/                                 (built-in embedder: FAD, FD, KL, IS)
   audiox eval --gen out/ --ref truth/ --embedder panns=Cnn14_16k_mAP=0.438.pth \\
       --embedder vggish=vggish-10086976.pth --json eval.json
   audiox eval --gen out/ --metrics clap --embedder clap=clap-htsat-unfused/ --captions captions.json
+  audiox eval --gen out/ --metrics desync --embedder synchformer=synchformer_state_dict.pth --video videos/
   audiox eval --gen-embeddings a.npy --ref-embeddings b.npy --metrics fd
 """
 
@@ -36,18 +37,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--metrics",
         default=None,
-        help="comma-separated: fad,fd,kl,is,clap (default: fad,fd,kl,is; with --gen-embeddings: fd)",
+        help="comma-separated: fad,fd,kl,is,clap,desync (default: fad,fd,kl,is; with --gen-embeddings: fd)",
     )
     p.add_argument(
         "--embedder",
         action="append",
         default=[],
         metavar="NAME=PATH",
-        help="an embedder and its weights: panns=FILE.pth, vggish=FILE.pth, clap=FOLDER, or events "
-        "(built in); repeat for several",
+        help="an embedder and its weights: panns=FILE.pth, vggish=FILE.pth, clap=FOLDER, "
+        "synchformer=synchformer_state_dict.pth, or events (built in); repeat for several",
     )
     p.add_argument(
         "--captions", type=Path, help="JSON {name: caption} or 'name<TAB>caption' lines (CLAP score)"
+    )
+    p.add_argument(
+        "--video",
+        type=Path,
+        help="DeSync: folder of the videos, matched by name (default: the <name>.mp4 files in --gen)",
+    )
+    p.add_argument(
+        "--desync-seconds",
+        type=float,
+        default=8.0,
+        help="DeSync scores the first this many seconds of each clip (first and last 4.8 s window)",
     )
     p.add_argument("--json", type=Path, help="also write the report as JSON")
     p.add_argument(
@@ -105,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
             allow_silent=args.allow_silent,
             is_splits=args.is_splits,
             device=args.device,
+            video=args.video,
+            desync_seconds=args.desync_seconds,
         )
         quiet = getattr(args, "quiet", False)
         report = run_eval(

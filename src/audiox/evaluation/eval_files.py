@@ -21,8 +21,12 @@ SILENCE_PEAK = 1e-5  # -100 dBFS
 SHOWN_NAMES = 8
 
 
-def find_audio(folder: Path, *, role: str) -> dict[str, Path]:
-    """name -> path of every audio file under `folder` (recursive), names sorted."""
+def find_audio(folder: Path, *, role: str, video_audio: bool = False) -> dict[str, Path]:
+    """name -> path of every audio file under `folder` (recursive), names sorted.
+
+    video_audio: also take `.mp4` files (their audio track) for names that have no audio file, as a
+    folder of generated videos holds (DeSync reads the picture of the same files).
+    """
     if not folder.is_dir():
         raise InputError(
             f"--{role} {folder}: not a folder; pass the folder that holds the {role} audio files"
@@ -38,12 +42,18 @@ def find_audio(folder: Path, *, role: str) -> dict[str, Path]:
                 "keep one file per name"
             )
         found[name] = path
+    if video_audio:
+        for path in sorted(folder.rglob("*.mp4")):
+            name = path.relative_to(folder).with_suffix("").as_posix()
+            if path.is_file() and not path.name.startswith(".") and name not in found:
+                found[name] = path
+        found = dict(sorted(found.items()))
     if not found:
         raise InputError(f"--{role} {folder}: no audio files ({', '.join(sorted(AUDIO_SUFFIXES))})")
     return found
 
 
-def _some(names: list[str]) -> str:
+def some_names(names: list[str]) -> str:
     shown = ", ".join(names[:SHOWN_NAMES])
     return shown + (f" and {len(names) - SHOWN_NAMES} more" if len(names) > SHOWN_NAMES else "")
 
@@ -55,9 +65,9 @@ def match_names(generated: dict[str, Path], reference: dict[str, Path]) -> list[
     if only_gen or only_ref:
         parts = []
         if only_gen:
-            parts.append(f"{len(only_gen)} generated file(s) with no reference: {_some(only_gen)}")
+            parts.append(f"{len(only_gen)} generated file(s) with no reference: {some_names(only_gen)}")
         if only_ref:
-            parts.append(f"{len(only_ref)} reference file(s) with no generated one: {_some(only_ref)}")
+            parts.append(f"{len(only_ref)} reference file(s) with no generated one: {some_names(only_ref)}")
         raise InputError(
             "files are matched by name; "
             + "; ".join(parts)

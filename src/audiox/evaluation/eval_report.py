@@ -10,7 +10,7 @@ from audiox.evaluation.embedders.base import EmbedderInfo
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class MetricResult:
-    metric: str  # fad, fd, kl_softmax, kl_sigmoid, is, clap
+    metric: str  # fad, fd, kl_softmax, kl_sigmoid, is, clap, desync
     value: float
     embedder: str
     count: str  # what the value was computed over, e.g. "20 gen / 20 ref clips"
@@ -33,6 +33,7 @@ LABELS = {
     "kl_sigmoid": "KL (sigmoid)",
     "is": "IS",
     "clap": "CLAP score",
+    "desync": "DeSync (s)",
 }
 
 

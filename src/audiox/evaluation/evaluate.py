@@ -1,10 +1,11 @@
-"""`audiox eval` as a library call: folders of audio in, FAD / FD / KL / IS / CLAP score out.
+"""`audiox eval` as a library call: folders of audio in, FAD / FD / KL / IS / CLAP score / DeSync out.
 
     report = run_eval(EvalRequest(generated=Path("gen"), reference=Path("ref")))
     print(report.table())
 
 Each file is read at most once, made mono the embedder's way (`info.mono`), resampled to its rate,
-embedded, and the outputs cached per file content and embedder (`embedding_cache.py`). Metrics: `metrics/`.
+embedded, and the outputs cached per file content and embedder (`embedding_cache.py`). Metrics: `metrics/`;
+DeSync (against each clip's video): `desync_eval.py`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from audiox.errors import InputError
+from audiox.evaluation.desync_eval import desync_rows, find_videos
 from audiox.evaluation.embedders import METRICS, Embedder, choose_embedders, load_embedder
+from audiox.evaluation.embedders.synchformer import SynchformerEmbedder
 from audiox.evaluation.embedding_cache import EmbeddingCache, audio_sha256
 from audiox.evaluation.eval_files import find_audio, match_names, read_channels, to_mono
 from audiox.evaluation.eval_report import EvalReport, MetricResult
@@ -40,6 +43,8 @@ class EvalRequest:
     allow_silent: bool = False
     is_splits: int = 10
     device: str = "cpu"
+    video: Path | None = None  # DeSync: folder of videos by name (None: the .mp4 next to each clip in --gen)
+    desync_seconds: float = 8.0  # DeSync looks at the first this many seconds (the av-benchmark's default)
 
 
 def _check(request: EvalRequest) -> None:
@@ -117,6 +122,9 @@ class _Sides:
     gen_names: list[str]
     ref_names: list[str]
     paired: list[str]
+    gen_files: dict[str, Path]
+    cache: EmbeddingCache
+    progress: Callable[[str], None] | None = None
 
 
 def _metric_rows(metric: str, embedder: Embedder, sides: _Sides, request: EvalRequest) -> list[MetricResult]:
@@ -148,6 +156,10 @@ def _metric_rows(metric: str, embedder: Embedder, sides: _Sides, request: EvalRe
                 details={"std": score.std},
             )
         ]
+    if metric == "desync":
+        videos = find_videos(sides.gen_names, video_dir=request.video, gen_dir=request.generated)
+        sync: SynchformerEmbedder = embedder  # type: ignore[assignment]  # METRIC_EMBEDDERS["desync"]
+        return desync_rows(sync, gen, sides.gen_files, videos, sides.cache, sides.progress)
     captions = load_captions(request.captions)
     missing = [n for n in sides.gen_names if n not in captions]
     if missing:
@@ -170,27 +182,38 @@ def _paired_names(gen_files: dict[str, Path], ref_files: dict[str, Path], reques
     return paired
 
 
+def _loader_options(name: str, request: EvalRequest) -> dict[str, object]:
+    return {"clip_seconds": request.desync_seconds} if name == "synchformer" else {}
+
+
 def run_eval(request: EvalRequest, *, progress: Callable[[str], None] | None = None) -> EvalReport:
     """Embed the files (cached), then compute each requested metric with its embedder."""
     _check(request)
     chosen = choose_embedders(request.metrics, tuple(request.embedders))
-    gen_files = find_audio(request.generated, role="gen")
+    gen_files = find_audio(request.generated, role="gen", video_audio="desync" in request.metrics)
     ref_files = find_audio(request.reference, role="ref") if request.reference is not None else {}
     paired = _paired_names(gen_files, ref_files, request)
     names = sorted(set(chosen.values()))
-    embedders = {n: load_embedder(n, request.embedders.get(n), device=request.device) for n in names}
+    embedders = {
+        n: load_embedder(n, request.embedders.get(n), device=request.device, **_loader_options(n, request))
+        for n in names
+    }
     ref_users = [embedders[n] for n in sorted({chosen[m] for m in request.metrics if m in REFERENCE_METRICS})]
     cache, silent = EmbeddingCache(request.cache_dir), request.allow_silent
     sides = _Sides(
         gen=embed_files(gen_files, list(embedders.values()), cache, allow_silent=silent, progress=progress),
         ref=embed_files(ref_files, ref_users, cache, allow_silent=silent, progress=progress),
         gen_names=sorted(gen_files), ref_names=sorted(ref_files), paired=paired,
+        gen_files=gen_files, cache=cache, progress=progress,
     )
     rows = [row for m in request.metrics for row in _metric_rows(m, embedders[chosen[m]], sides, request)]
     counts = {"generated": len(gen_files), "reference": len(ref_files), "paired": len(paired),
               "cache_hits": cache.hits, "cache_misses": cache.misses}
     settings = {"generated": str(request.generated), "reference": str(request.reference),
                 "metrics": list(request.metrics), "is_splits": request.is_splits}
+    if "desync" in request.metrics:
+        settings |= {"video": str(request.video) if request.video else None,
+                     "desync_seconds": request.desync_seconds}
     return EvalReport(results=tuple(rows), embedders=tuple(e.info for e in embedders.values()), counts=counts,
                       settings=settings)
 

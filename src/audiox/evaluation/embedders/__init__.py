@@ -2,7 +2,8 @@
 
 Built in (no download): `events`, the project's event analyser (synthetic world only). Standard ones,
 loaded strictly from local files the user downloaded (see docs/eval.md): `panns` (CNN14, FD/KL/IS as in
-the AudioLDM evaluation), `vggish` (FAD as in the FAD paper / fadtk), `clap` (LAION-CLAP, CLAP score).
+the AudioLDM evaluation), `vggish` (FAD as in the FAD paper / fadtk), `clap` (LAION-CLAP, CLAP score),
+`synchformer` (DeSync against the clips' videos, as MMAudio's av-benchmark).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ EMBEDDERS = {
     "panns": ("panns", "load_panns"),
     "vggish": ("vggish", "load_vggish"),
     "clap": ("clap", "load_clap"),
+    "synchformer": ("synchformer", "load_synchformer"),
 }
 
 # metric -> embedders that serve it, the paper's convention first; `events` is the fallback when the
@@ -29,16 +31,18 @@ METRIC_EMBEDDERS = {
     "kl": ("panns", "events"),
     "is": ("panns", "events"),
     "clap": ("clap",),
+    "desync": ("synchformer",),
 }
 METRICS = tuple(METRIC_EMBEDDERS)
 
 
-def load_embedder(name: str, path: Path | None, *, device: str = "cpu") -> Embedder:
+def load_embedder(name: str, path: Path | None, *, device: str = "cpu", **options: object) -> Embedder:
+    """The embedder `name` with weights from `path`; `options` go to its loader (e.g. `clip_seconds`)."""
     if name not in EMBEDDERS:
         raise InputError(f"--embedder {name}: unknown; choose from {', '.join(EMBEDDERS)}")
     module, loader = EMBEDDERS[name]
     return getattr(importlib.import_module(f"audiox.evaluation.embedders.{module}"), loader)(
-        path, device=device
+        path, device=device, **options
     )
 
 

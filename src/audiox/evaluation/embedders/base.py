@@ -31,10 +31,12 @@ class EmbedderInfo:
     sha256: str
     version: int  # bump when the preprocessing or outputs change, so cached embeddings are not reused
     mono: str = "mean"  # how a multichannel file becomes mono: "mean" of the channels or the "first"
+    settings: str = ""  # options that change the outputs (e.g. the clip length a sync embedder cuts to)
 
     @property
     def cache_key(self) -> str:
-        return f"{self.name}-v{self.version}-{self.mono}-{self.sha256[:16]}"
+        key = f"{self.name}-v{self.version}-{self.mono}-{self.sha256[:16]}"
+        return f"{key}-{self.settings}" if self.settings else key
 
     def to_dict(self) -> dict:
         return {
@@ -43,6 +45,7 @@ class EmbedderInfo:
             "checkpoint": self.checkpoint,
             "sha256": self.sha256,
             "version": self.version,
+            **({"settings": self.settings} if self.settings else {}),
         }
 
 
