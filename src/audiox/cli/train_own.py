@@ -6,6 +6,10 @@ resumed stage):
     audiox train-own --out runs/own --decoder-steps 2300      (the decoder-only stage continued)
 then `runs/own/model` was copied to src/audiox/assets/own_model. Sizes can be changed for a quick try:
     audiox train-own --out runs/try --vae-steps 50 --items 64 --steps 50
+A new, wider decoder for the shipped model's frozen encoder (the latents, hence every diffusion model
+trained on them, stay valid; resumable like the rest):
+    audiox train-own --out runs/dec64 --vae-from src/audiox/assets/own_model --decoder-only \
+        --decoder-channels 64 --decoder-steps 2000
 Stages: VAE -> latent scale -> encoded cache -> diffusion (Lightning) -> float16 model folder; a stage
 whose output exists is skipped, so rerunning the command continues an interrupted run.
 Needs the `train` extra (pip install 'audiox[train]').
@@ -41,16 +45,38 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vae-from", type=Path, default=None,
                    help="take the VAE from this model folder (e.g. the shipped one: src/audiox/assets/own_model) "
                         "instead of training one; skips the VAE, scale and decoder stages")
+    p.add_argument("--decoder-only", action="store_true",
+                   help="with --vae-from: train only a VAE decoder for that folder's frozen encoder (latent "
+                        "scale kept) for --decoder-steps and write OUT/model = the folder with the new decoder")
+    p.add_argument("--decoder-channels", type=int, default=None,
+                   help="--decoder-only: a new decoder of this width, trained from scratch (default: refine "
+                        "the folder's own decoder)")
+    p.add_argument("--decoder-c-mults", type=_int_list, default=None,
+                   help="--decoder-only: channel multipliers of a new decoder, one per stride, e.g. 1,2,4,8")
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
 
 
 def run(args: argparse.Namespace) -> int:
+    from audiox.errors import ConfigError
+    from audiox.synth.own_decoder import train_decoder_only
     from audiox.synth.own_training import OwnRecipe, recipe_with, train_own_model
 
+    shaped = args.decoder_channels is not None or args.decoder_c_mults is not None
+    if shaped and not args.decoder_only:
+        raise ConfigError("train-own: --decoder-channels / --decoder-c-mults need --decoder-only (and --vae-from)")
     recipe = recipe_with(OwnRecipe(), backbone=args.backbone, seed=args.seed, vae_steps=args.vae_steps,
                          items=args.items, steps=args.steps, batch=args.batch, decoder_steps=args.decoder_steps,
                          decoder_adversarial=args.decoder_adversarial, pooled_condition=args.pooled_condition,
                          coherent_init=args.coherent_init,
-                         vae_from=str(args.vae_from) if args.vae_from is not None else None)
-    folder = train_own_model(args.out, recipe, quiet=args.quiet)
+                         vae_from=str(args.vae_from) if args.vae_from is not None else None,
+                         decoder_channels=args.decoder_channels, decoder_c_mults=args.decoder_c_mults)
+    train = train_decoder_only if args.decoder_only else train_own_model
+    folder = train(args.out, recipe, quiet=args.quiet)
     print(f"model folder: {folder}")
     return 0

@@ -88,6 +88,10 @@ class OwnRecipe:
     # take the VAE (encoder, decoder, latent scale) from this model folder instead of training one:
     # stages 1, 2 and 5 are skipped
     vae_from: str | None = None
+    # `--decoder-only` (`synth.own_decoder`): a new decoder of this shape (None: the folder's) for vae_from's
+    # frozen encoder
+    decoder_channels: int | None = None
+    decoder_c_mults: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         for name in ("vae_steps", "vae_batch", "vae_crop", "vae_pool", "items", "steps", "batch"):
