@@ -1,0 +1,96 @@
+"""`audiox train-own --decoder-only`: a new VAE decoder (other width / c_mults) trained on a model folder's
+frozen encoder; the folder it writes keeps every other tensor and the latent scale, loads, and decodes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from audiox.errors import ConfigError
+from audiox.pipeline.load import default_model_dir
+from audiox.synth.own_decoder import DECODER_PREFIX, decoder_config_dict, train_decoder_only
+from audiox.synth.own_training import OwnRecipe
+
+# a 4-channel decoder, 2 steps of 2 crops from 2 world items: seconds on one core
+TINY = OwnRecipe(vae_batch=2, vae_pool=2, decoder_steps=2, vae_compile=False, vae_from=str(default_model_dir()),
+                 decoder_channels=4, decoder_c_mults=(1, 2, 2, 2))
+
+
+@pytest.mark.slow
+def test_new_decoder_folder_keeps_the_encoder_and_scale_and_decodes(tmp_path):
+    from audiox.pipeline import AudioX
+
+    folder = train_decoder_only(tmp_path / "run", TINY, quiet=True)
+    ours, theirs = load_file(str(folder / "model.safetensors")), load_file(str(default_model_dir() / "model.safetensors"))
+    kept = [k for k in theirs if not k.startswith(DECODER_PREFIX)]
+    assert set(ours) - {k for k in ours if k.startswith(DECODER_PREFIX)} == set(kept)
+    assert all(torch.equal(ours[k], theirs[k]) for k in kept)  # encoder, backbone, conditioners: bit-identical
+    assert ours[DECODER_PREFIX + "layers.0.weight_v"].shape != theirs[DECODER_PREFIX + "layers.0.weight_v"].shape
+    assert {v.dtype for v in ours.values()} == {torch.float16}
+    config = json.loads((folder / "config.json").read_text())
+    source = json.loads((default_model_dir() / "config.json").read_text())
+    decoder = config["model"]["pretransform"]["config"]["decoder"]["config"]
+    assert decoder["channels"] == 4 and decoder["c_mults"] == [1, 2, 2, 2]
+    assert config["model"]["pretransform"]["scale"] == source["model"]["pretransform"]["scale"]
+    assert config["model"]["pretransform"]["config"]["encoder"] == source["model"]["pretransform"]["config"]["encoder"]
+
+    pipe = AudioX.from_pretrained(folder)
+    audio = torch.randn(1, 1, 6400) * 0.1
+    assert pipe.reconstruct(audio).shape[-1] == 6400  # the hop is unchanged
+
+
+@pytest.mark.slow
+def test_decoder_run_resumes_and_refuses_another_shape(tmp_path):
+    train_decoder_only(tmp_path / "run", TINY, quiet=True)
+    log = tmp_path / "run" / "decoder" / "vae_log.json"
+    assert len(json.loads(log.read_text())) == 2
+    from dataclasses import replace
+
+    train_decoder_only(tmp_path / "run", replace(TINY, decoder_steps=3), quiet=True)
+    assert [e["step"] for e in json.loads(log.read_text())] == [0, 1, 2]  # continued, not restarted
+    with pytest.raises(ConfigError, match="holds a decoder of shape"):
+        train_decoder_only(tmp_path / "run", replace(TINY, decoder_channels=8, decoder_steps=4), quiet=True)
+
+
+@pytest.mark.slow
+def test_without_a_shape_the_folders_own_decoder_is_refined(tmp_path):
+    from dataclasses import replace
+
+    folder = train_decoder_only(tmp_path / "run", replace(TINY, decoder_channels=None, decoder_c_mults=None),
+                                quiet=True)
+    ours, theirs = load_file(str(folder / "model.safetensors")), load_file(str(default_model_dir() / "model.safetensors"))
+    decoder = [k for k in theirs if k.startswith(DECODER_PREFIX)]
+    assert all(ours[k].shape == theirs[k].shape for k in decoder)
+    assert not all(torch.equal(ours[k], theirs[k]) for k in decoder)
+
+
+def test_decoder_shape_errors_are_clear(tmp_path):
+    with pytest.raises(ConfigError, match="one per stride"):
+        decoder_config_dict(default_model_dir(), None, (1, 2))
+    with pytest.raises(ConfigError, match="must be > 0"):
+        decoder_config_dict(default_model_dir(), 0, None)
+    with pytest.raises(ConfigError, match="no model.pretransform"):
+        (tmp_path / "config.json").write_text("{}")
+        decoder_config_dict(tmp_path, 8, None)
+    from dataclasses import replace
+
+    with pytest.raises(ConfigError, match="needs --vae-from"):
+        train_decoder_only(tmp_path / "run", replace(TINY, vae_from=None), quiet=True)
+
+
+def test_cli_decoder_shape_needs_decoder_only():
+    from audiox.cli.train_own import add_arguments, run
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--out", "x", "--decoder-channels", "64", "--decoder-c-mults", "1,2,4,8"])
+    assert args.decoder_c_mults == (1, 2, 4, 8) and not args.decoder_only
+    args.quiet = True
+    with pytest.raises(ConfigError, match="need --decoder-only"):
+        run(args)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--out", "x", "--decoder-c-mults", "1,a"])
