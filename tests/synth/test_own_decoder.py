@@ -16,8 +16,12 @@ from audiox.synth.own_decoder import DECODER_PREFIX, decoder_config_dict, train_
 from audiox.synth.own_training import OwnRecipe
 
 # a 4-channel decoder, 2 steps of 2 crops from 2 world items: seconds on one core
-TINY = OwnRecipe(vae_batch=2, vae_pool=2, decoder_steps=2, vae_compile=False, vae_from=str(default_model_dir()),
-                 decoder_channels=4, decoder_c_mults=(1, 2, 2, 2))
+TINY = OwnRecipe(vae_batch=2, vae_pool=2, decoder_steps=2, vae_compile=False,
+                 vae_from=str(default_model_dir()), decoder_channels=4, decoder_c_mults=(1, 2, 2, 2))
+
+
+def _weights(folder):
+    return load_file(str(folder / "model.safetensors"))
 
 
 @pytest.mark.slow
@@ -25,18 +29,20 @@ def test_new_decoder_folder_keeps_the_encoder_and_scale_and_decodes(tmp_path):
     from audiox.pipeline import AudioX
 
     folder = train_decoder_only(tmp_path / "run", TINY, quiet=True)
-    ours, theirs = load_file(str(folder / "model.safetensors")), load_file(str(default_model_dir() / "model.safetensors"))
+    ours, theirs = _weights(folder), _weights(default_model_dir())
     kept = [k for k in theirs if not k.startswith(DECODER_PREFIX)]
     assert set(ours) - {k for k in ours if k.startswith(DECODER_PREFIX)} == set(kept)
-    assert all(torch.equal(ours[k], theirs[k]) for k in kept)  # encoder, backbone, conditioners: bit-identical
-    assert ours[DECODER_PREFIX + "layers.0.weight_v"].shape != theirs[DECODER_PREFIX + "layers.0.weight_v"].shape
+    assert all(torch.equal(ours[k], theirs[k]) for k in kept)  # encoder, backbone, conditioners: identical
+    first = DECODER_PREFIX + "layers.0.weight_v"
+    assert ours[first].shape != theirs[first].shape
     assert {v.dtype for v in ours.values()} == {torch.float16}
     config = json.loads((folder / "config.json").read_text())
     source = json.loads((default_model_dir() / "config.json").read_text())
     decoder = config["model"]["pretransform"]["config"]["decoder"]["config"]
     assert decoder["channels"] == 4 and decoder["c_mults"] == [1, 2, 2, 2]
     assert config["model"]["pretransform"]["scale"] == source["model"]["pretransform"]["scale"]
-    assert config["model"]["pretransform"]["config"]["encoder"] == source["model"]["pretransform"]["config"]["encoder"]
+    assert config["model"]["pretransform"]["config"]["encoder"] == \
+        source["model"]["pretransform"]["config"]["encoder"]
 
     pipe = AudioX.from_pretrained(folder)
     audio = torch.randn(1, 1, 6400) * 0.1
@@ -62,7 +68,7 @@ def test_without_a_shape_the_folders_own_decoder_is_refined(tmp_path):
 
     folder = train_decoder_only(tmp_path / "run", replace(TINY, decoder_channels=None, decoder_c_mults=None),
                                 quiet=True)
-    ours, theirs = load_file(str(folder / "model.safetensors")), load_file(str(default_model_dir() / "model.safetensors"))
+    ours, theirs = _weights(folder), _weights(default_model_dir())
     decoder = [k for k in theirs if k.startswith(DECODER_PREFIX)]
     assert all(ours[k].shape == theirs[k].shape for k in decoder)
     assert not all(torch.equal(ours[k], theirs[k]) for k in decoder)
@@ -94,3 +100,45 @@ def test_cli_decoder_shape_needs_decoder_only():
         run(args)
     with pytest.raises(SystemExit):
         parser.parse_args(["--out", "x", "--decoder-c-mults", "1,a"])
+
+
+@pytest.mark.parametrize("channels, c_mults", [(6, (1, 2, 2, 2)), (8, (1, 2, 3, 2))])
+def test_widened_decoder_computes_what_the_narrow_one_does(channels, c_mults):
+    """`vae.widen.widen_decoder`: any wider shape (a multiple of the width or not, wider c_mults) starts
+    with the narrow decoder's output; its duplicated channels are not identical (they can grow apart)."""
+    from audiox.config.schema import OobleckDecoderConfig
+    from audiox.vae.oobleck import OobleckDecoder
+    from audiox.vae.widen import widen_decoder
+
+    def decoder(ch, mults):
+        torch.manual_seed(ch)
+        return OobleckDecoder(OobleckDecoderConfig(out_channels=1, channels=ch, c_mults=mults,
+                                                   strides=(2, 2, 2, 2), latent_dim=3, use_snake=True,
+                                                   final_tanh=False))
+
+    narrow = decoder(4, (1, 2, 2, 2))
+    with torch.no_grad():  # trained-looking snakes and biases, not the all-zero init
+        for p in narrow.parameters():
+            p.add_(0.1 * torch.randn(p.shape))
+    wide = widen_decoder(narrow, decoder(channels, c_mults), seed=0)
+    z = torch.randn(2, 3, 5)
+    with torch.no_grad():
+        assert torch.allclose(wide(z), narrow(z), atol=1e-5)
+    v = wide.layers[-2].weight_v  # output conv (1, channels, 7): channels 0 and 4 both copy channel 0
+    assert not torch.allclose(v[:, 0], v[:, 4])
+
+
+def test_widening_refuses_a_narrower_or_different_decoder():
+    from audiox.config.schema import OobleckDecoderConfig
+    from audiox.vae.oobleck import OobleckDecoder
+    from audiox.vae.widen import widen_decoder
+
+    def decoder(ch, strides):
+        return OobleckDecoder(OobleckDecoderConfig(out_channels=1, channels=ch, c_mults=(1, 2),
+                                                   strides=strides, latent_dim=3, use_snake=True,
+                                                   final_tanh=False))
+
+    with pytest.raises(ConfigError, match="shrink"):
+        widen_decoder(decoder(8, (2, 2)), decoder(4, (2, 2)))
+    with pytest.raises(ConfigError, match="kernel sizes differ"):
+        widen_decoder(decoder(4, (2, 2)), decoder(8, (2, 4)))

@@ -37,6 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--decoder-adversarial", action="store_true", default=None,
                    help="refine the decoder against a multi-scale waveform discriminator too (hinge + feature "
                         "matching); a larger --decoder-steps with it continues an STFT-only refinement")
+    p.add_argument("--vae-mel-weight", type=float, default=None,
+                   help="add this weight x an analyser-view log-mel L1 (64 mel bands, 30 ms) to the VAE and "
+                        f"decoder losses (default {d.vae_mel_weight})")
     p.add_argument("--pooled-condition", action="store_true", default=None,
                    help="MMDiT: add the pooled request path to every block's adaLN input (own option)")
     p.add_argument("--coherent-init", action="store_true", default=None,
@@ -47,12 +50,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "instead of training one; skips the VAE, scale and decoder stages")
     p.add_argument("--decoder-only", action="store_true",
                    help="with --vae-from: train only a VAE decoder for that folder's frozen encoder (latent "
-                        "scale kept) for --decoder-steps and write OUT/model = the folder with the new decoder")
+                        "scale kept) for --decoder-steps; writes OUT/model = the folder with the new decoder")
     p.add_argument("--decoder-channels", type=int, default=None,
                    help="--decoder-only: a new decoder of this width, trained from scratch (default: refine "
                         "the folder's own decoder)")
     p.add_argument("--decoder-c-mults", type=_int_list, default=None,
                    help="--decoder-only: channel multipliers of a new decoder, one per stride, e.g. 1,2,4,8")
+    p.add_argument("--decoder-widen", action="store_true", default=None,
+                   help="--decoder-only: start the new (wider) decoder as the folder's decoder widened "
+                        "without changing its output, instead of from scratch")
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -67,15 +73,17 @@ def run(args: argparse.Namespace) -> int:
     from audiox.synth.own_decoder import train_decoder_only
     from audiox.synth.own_training import OwnRecipe, recipe_with, train_own_model
 
-    shaped = args.decoder_channels is not None or args.decoder_c_mults is not None
+    shaped = args.decoder_channels is not None or args.decoder_c_mults is not None or args.decoder_widen
     if shaped and not args.decoder_only:
-        raise ConfigError("train-own: --decoder-channels / --decoder-c-mults need --decoder-only (and --vae-from)")
+        raise ConfigError("train-own: --decoder-channels / --decoder-c-mults / --decoder-widen need "
+                          "--decoder-only (and --vae-from)")
     recipe = recipe_with(OwnRecipe(), backbone=args.backbone, seed=args.seed, vae_steps=args.vae_steps,
                          items=args.items, steps=args.steps, batch=args.batch, decoder_steps=args.decoder_steps,
                          decoder_adversarial=args.decoder_adversarial, pooled_condition=args.pooled_condition,
                          coherent_init=args.coherent_init,
                          vae_from=str(args.vae_from) if args.vae_from is not None else None,
-                         decoder_channels=args.decoder_channels, decoder_c_mults=args.decoder_c_mults)
+                         decoder_channels=args.decoder_channels, decoder_c_mults=args.decoder_c_mults,
+                         decoder_widen=args.decoder_widen, vae_mel_weight=args.vae_mel_weight)
     train = train_decoder_only if args.decoder_only else train_own_model
     folder = train(args.out, recipe, quiet=args.quiet)
     print(f"model folder: {folder}")

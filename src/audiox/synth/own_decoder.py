@@ -5,8 +5,10 @@ The encoder and the latent scale stay exactly as in the source folder, so every 
 its latents can use the new decoder unchanged; only `model.pretransform.config.decoder.config` (width
 `channels`, `c_mults`) and the `pretransform.model.decoder.*` weights change. Steps (each resumable):
   1. out/decoder/   the decoder trained alone (`own_training.train_vae_stage`, decoder_only) from a fresh,
-                    seeded init when a shape is given (`decoder_channels` / `decoder_c_mults`), else from the
-                    folder's own decoder -> out/decoder/vae.safetensors (state every 100 steps)
+                    seeded init when a shape is given (`decoder_channels` / `decoder_c_mults`; with
+                    `decoder_widen` from the folder's decoder widened without changing its output,
+                    `vae.widen`), else from the folder's own decoder -> out/decoder/vae.safetensors (state
+                    every 100 steps; a resumed run loads it, so the init only matters at step 0)
   2. out/model/     the source folder with the new decoder (config and weights), float16.
 """
 
@@ -67,8 +69,8 @@ def _check_shape(out: Path, decoder: dict) -> None:
     if path.is_file():
         recorded = json.loads(path.read_text())
         if recorded != shape:
-            raise ConfigError(f"train-own: {out} holds a decoder of shape {recorded}, not {shape}; use the same "
-                              "--decoder-channels / --decoder-c-mults or a new --out")
+            raise ConfigError(f"train-own: {out} holds a decoder of shape {recorded}, not {shape}; use the "
+                              "same --decoder-channels / --decoder-c-mults or a new --out")
         return
     out.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(shape))
@@ -94,12 +96,19 @@ def train_decoder_only(out_dir: str | Path, recipe: Any, *, quiet: bool = False)
     _check_shape(out / "decoder", config["model"]["pretransform"]["config"]["decoder"]["config"])
     model = AudioX.from_pretrained(str(source)).model.float()
     if recipe.decoder_channels is not None or recipe.decoder_c_mults is not None:
-        model.pretransform.model.decoder = new_decoder(config, recipe.seed)
+        decoder = new_decoder(config, recipe.seed)
+        if recipe.decoder_widen:
+            from audiox.vae.widen import widen_decoder
+
+            decoder = widen_decoder(model.pretransform.model.decoder, decoder, seed=recipe.seed)
+        model.pretransform.model.decoder = decoder
+    elif recipe.decoder_widen:
+        raise ConfigError("train-own: --decoder-widen needs a wider shape (--decoder-channels)")
     world = synth_training_config(model, seed=recipe.seed, world_seed=recipe.world_seed).world()
     if not quiet:
         shape = config["model"]["pretransform"]["config"]["decoder"]["config"]
-        print(f"train-own: decoder {shape['channels']} x {shape['c_mults']}, {recipe.decoder_steps} steps on the "
-              f"frozen encoder of {source}", file=sys.stderr, flush=True)
+        print(f"train-own: decoder {shape['channels']} x {shape['c_mults']}, {recipe.decoder_steps} steps on "
+              f"the frozen encoder of {source}", file=sys.stderr, flush=True)
     weights = train_vae_stage(model, recipe, world, out / "decoder", quiet=quiet, decoder_only=True)
     folder = write_folder(source, config, weights, out / "model")
     if not quiet:
@@ -125,7 +134,8 @@ def write_folder(source: Path, config: dict, vae_weights: Path, folder: Path) ->
     with safe_open(str(weights), "pt") as f:
         metadata = f.metadata() or {}
     kept = {k: v for k, v in load_file(str(weights)).items() if not k.startswith(DECODER_PREFIX)}
-    decoder = {f"pretransform.model.{k}": v for k, v in load_file(str(vae_weights)).items() if k.startswith("decoder.")}
+    decoder = {f"pretransform.model.{k}": v for k, v in load_file(str(vae_weights)).items()
+               if k.startswith("decoder.")}
     if not decoder:
         raise ConfigError(f"train-own: {vae_weights} holds no decoder weights (decoder.*)")
     write_safetensors_atomic(kept | decoder, weights, metadata)

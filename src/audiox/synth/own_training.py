@@ -71,6 +71,9 @@ class OwnRecipe:
     # `audiox train-vae` sizes and weights of `training.config.VaeTrainConfig`); see `train_vae_stage`
     decoder_adversarial: bool = False
     vae_std_bias: float = -6.0  # added to the encoder's log-scale bias at init (see `shrink_posterior_std`)
+    # weight of an analyser-view log-mel L1 (`training.vae_losses.analyser_mel_loss`) in the VAE and
+    # decoder losses (0: none)
+    vae_mel_weight: float = 0.0
     vae_probe_weight: float = 1.0  # weight of the latent spectral probe loss (`vae_step_loss`; 0: none)
     vae_encoder_log_alpha: float = 1.0  # snake log-alpha of the first encoder blocks at init (`sharpen_encoder_snakes`)
     vae_encoder_alpha_blocks: int = 2
@@ -92,11 +95,14 @@ class OwnRecipe:
     # frozen encoder
     decoder_channels: int | None = None
     decoder_c_mults: tuple[int, ...] | None = None
+    decoder_widen: bool = False  # start that decoder as a function-preserving widening of the folder's
 
     def __post_init__(self) -> None:
         for name in ("vae_steps", "vae_batch", "vae_crop", "vae_pool", "items", "steps", "batch"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"train-own: {name}={getattr(self, name)} must be > 0")
+        if self.vae_mel_weight < 0:
+            raise ConfigError(f"train-own: vae_mel_weight={self.vae_mel_weight} must be >= 0")
         if self.decoder_steps < 0:
             raise ConfigError(f"train-own: decoder_steps={self.decoder_steps} must be >= 0")
         if not self.vae_fft_sizes or min(self.vae_fft_sizes) < 16:
@@ -119,11 +125,12 @@ def _world_audio(cfg: Any, count: int, *, offset: int) -> torch.Tensor:
 def vae_step_loss(pretransform: Any, crops: torch.Tensor, generator: torch.Generator, *,
                   floor: float = 1e-2, fft_sizes: tuple[int, ...] = (2048, 1024, 512, 256, 128),
                   probe: Any = None, probe_weight: float = 0.0, discriminator: Any = None,
-                  encoder: Any = None, decoder: Any = None) -> tuple[torch.Tensor, dict, torch.Tensor]:
+                  encoder: Any = None, decoder: Any = None,
+                  mel_weight: float = 0.0) -> tuple[torch.Tensor, dict, torch.Tensor]:
     """crops: (B, C, S) -> (loss, parts, reconstruction (B, C, S)): multi-resolution STFT (`fft_sizes` no
     longer than the crop, hop n / 4, log-magnitude `floor`, see `training.vae_losses.stft_loss`) + 1e-4 KL
-    through a posterior sample, + `probe_weight` x the `LatentSpectralProbe` error of the posterior means
-    when a probe is given, + the adversarial terms of `discriminator` when one is given (weighted as in
+    through a posterior sample, + `mel_weight` x `analyser_mel_loss` when > 0, + `probe_weight` x the
+    `LatentSpectralProbe` error of the posterior means when a probe is given, + the adversarial terms of `discriminator` when one is given (weighted as in
     `training.config.VaeTrainConfig`).
     `encoder` / `decoder`: compiled stand-ins for the pretransform's own modules (same weights)."""
     from audiox.training.vae_losses import multi_resolution_stft_loss
@@ -135,6 +142,11 @@ def vae_step_loss(pretransform: Any, crops: torch.Tensor, generator: torch.Gener
     ffts = tuple(n for n in fft_sizes if n <= crops.shape[-1])
     stft = multi_resolution_stft_loss(recon, crops, ffts, tuple(n // 4 for n in ffts), ffts, floor=floor)
     loss, parts = stft + 1e-4 * kl, {"stft": float(stft.detach()), "kl": float(kl.detach())}
+    if mel_weight > 0:
+        from audiox.training.vae_losses import analyser_mel_loss
+
+        mel = analyser_mel_loss(recon, crops, sample_rate=OWN_SAMPLE_RATE)
+        loss, parts["mel"] = loss + mel_weight * mel, float(mel.detach())
     if probe is not None and probe_weight > 0:
         spectral = probe.loss(mean, crops, sample_rate=OWN_SAMPLE_RATE, hop=pretransform.downsampling_ratio)
         loss = loss + probe_weight * spectral
@@ -209,7 +221,7 @@ def train_vae_stage(model: Any, recipe: OwnRecipe, world: Any, out: Path, *, qui
         loss, parts, recon = vae_step_loss(
             pretransform, crops, gen, floor=recipe.vae_log_floor, fft_sizes=recipe.vae_fft_sizes, probe=probe,
             probe_weight=recipe.vae_probe_weight, discriminator=adversary[0] if adversary else None,
-            encoder=encoder, decoder=decoder)
+            encoder=encoder, decoder=decoder, mel_weight=recipe.vae_mel_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
