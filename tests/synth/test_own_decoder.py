@@ -142,3 +142,41 @@ def test_widening_refuses_a_narrower_or_different_decoder():
         widen_decoder(decoder(8, (2, 2)), decoder(4, (2, 2)))
     with pytest.raises(ConfigError, match="kernel sizes differ"):
         widen_decoder(decoder(4, (2, 2)), decoder(8, (2, 4)))
+
+
+@pytest.mark.slow
+def test_zero_steps_of_a_widened_decoder_decode_as_the_source_folder(tmp_path):
+    from dataclasses import replace
+
+    from audiox.pipeline import AudioX
+
+    recipe = replace(TINY, decoder_channels=40, decoder_c_mults=None, decoder_widen=True, decoder_steps=0)
+    folder = train_decoder_only(tmp_path / "run", recipe, quiet=True)
+    assert not (tmp_path / "run" / "decoder" / "crop_pool.pt").exists()  # nothing to train: nothing rendered
+    audio = torch.sin(torch.arange(6400) * 0.3)[None, None] * 0.3
+    ours, theirs = AudioX.from_pretrained(folder).reconstruct(audio), AudioX.from_pretrained().reconstruct(audio)
+    assert (ours - theirs).abs().max() < 1e-2 * theirs.abs().max()  # float16 storage of the split weights
+    with pytest.raises(ConfigError, match="needs a wider shape"):
+        train_decoder_only(tmp_path / "run2", replace(recipe, decoder_channels=None), quiet=True)
+
+
+def test_analyser_mel_loss_sees_what_the_analyser_sees():
+    """`--vae-mel-weight`'s loss: 0 for equal audio, and its log-mel is the analyser's (10 dB units) where the
+    sound is well above the floors; gradients reach the output."""
+    import numpy as np
+
+    from audiox.evaluation.onsets import analyse_spectrum
+    from audiox.training.vae_losses import analyser_mel_loss
+
+    t = torch.arange(16000) / 16000
+    tone = (0.5 * torch.sin(2 * torch.pi * 440 * t) + 0.3 * torch.sin(2 * torch.pi * 2500 * t))[None, None]
+    noise = 0.2 * torch.randn(1, 1, 16000, generator=torch.Generator().manual_seed(0))
+    out = (tone + noise).clone().requires_grad_(True)
+    assert float(analyser_mel_loss(tone + noise, tone + noise, sample_rate=16000)) == 0.0
+    loss = analyser_mel_loss(out, tone, sample_rate=16000, floor_db=-200.0)
+    loss.backward()
+    assert float(loss.detach()) > 0 and out.grad.abs().sum() > 0
+    silent = torch.zeros_like(tone)
+    ours = analyser_mel_loss(tone + noise, silent, sample_rate=16000, floor_db=-200.0)
+    reference = analyse_spectrum((tone + noise)[0, 0].numpy(), 16000).log_mel  # dB, (64, T)
+    assert float(ours) * 10 - 200 == pytest.approx(float(np.mean(reference)), rel=0.02)

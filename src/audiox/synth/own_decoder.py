@@ -79,15 +79,14 @@ def _check_shape(out: Path, decoder: dict) -> None:
 def train_decoder_only(out_dir: str | Path, recipe: Any, *, quiet: bool = False) -> Path:
     """Train a decoder for `recipe.vae_from`'s frozen encoder (module docstring) for `recipe.decoder_steps`
     into out_dir/decoder and write out_dir/model; returns that folder. A larger `decoder_steps` on the same
-    out_dir continues the run (`train_vae_stage`'s resume)."""
+    out_dir continues the run (`train_vae_stage`'s resume); 0 steps writes the initial decoder (e.g. the
+    widened one, which decodes as the folder's own does)."""
     from audiox.pipeline import AudioX
     from audiox.synth.own_training import train_vae_stage
     from audiox.synth.training_data import synth_training_config
 
     if recipe.vae_from is None:
         raise ConfigError("train-own: --decoder-only needs --vae-from FOLDER (the model whose encoder stays)")
-    if recipe.decoder_steps <= 0:
-        raise ConfigError("train-own: --decoder-only needs --decoder-steps > 0")
     source, out = Path(recipe.vae_from), Path(out_dir)
     if not (source / "config.json").is_file():
         raise ConfigError(f"train-own: --vae-from {source}: no config.json there; give an own-model folder")

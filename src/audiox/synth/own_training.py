@@ -45,6 +45,7 @@ GENERATION_DEFAULTS: dict[str, dict[str, Any]] = {
     "rectified_flow": {"sampler": "rf-euler", "steps": 25, "cfg_scale": 6.0, "sigma_max": 1.0},
     "v": {"sampler": "dpmpp-3m-sde", "steps": 25, "cfg_scale": 6.0},
 }
+SAVE_EVERY_S = 600.0  # VAE / decoder stages save their state every 100 steps or this many seconds
 OWN_TASK_WEIGHTS = {
     "T2A": 6.0, "T2M": 2.0, "V2A": 3.0, "V2M": 1.0, "TV2A": 2.0, "TV2M": 1.0, "I2A": 1.0, "INP": 1.0, "CONT": 1.0,
 }
@@ -210,8 +211,9 @@ def train_vae_stage(model: Any, recipe: OwnRecipe, world: Any, out: Path, *, qui
         scheds.append(torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, remaining) / remaining))))
     gen = torch.Generator().manual_seed(recipe.seed + 1_000_003 * start)
-    pool = _world_audio(world, recipe.vae_pool, offset=10_000_000)  # items the diffusion stage never sees
+    pool = _crop_pool(world, recipe.vae_pool, out) if total > start else None
     encoder, decoder = _maybe_compiled(pretransform, recipe.vae_compile and total - start >= 200)
+    saved = time.perf_counter()
     bar = tqdm(range(start, total), desc="decoder" if decoder_only else "vae", disable=quiet, mininterval=5,
                initial=start, total=total)
     for step in bar:
@@ -237,11 +239,28 @@ def train_vae_stage(model: Any, recipe: OwnRecipe, world: Any, out: Path, *, qui
             sched.step()
         log.append({"step": step, **parts})
         bar.set_postfix(stft=f"{parts['stft']:.3f}", refresh=False)
-        if (step + 1) % 100 == 0:
+        if (step + 1) % 100 == 0 or time.perf_counter() - saved > SAVE_EVERY_S:
             _save_vae_state(pretransform, opt, step + 1, log, out, probe, adversary)
+            saved = time.perf_counter()
     _save_vae_state(pretransform, opt, max(start, total), log, out, probe, adversary)
     pretransform.eval().requires_grad_(False)
     return save_vae(pretransform, out / "vae.safetensors")
+
+
+def _crop_pool(world: Any, count: int, out: Path) -> torch.Tensor:
+    """(count, C, S) world items 10_000_000.. (never seen by the diffusion stage) that VAE crops come from;
+    kept in out/crop_pool.pt (float16, ~0.3 MB per 10 s item) so a resumed stage does not render them again."""
+    import os
+
+    path = out / "crop_pool.pt"
+    if path.is_file():
+        pool = torch.load(path, weights_only=True)
+        if pool.shape[0] == count:
+            return pool.float()
+    pool = _world_audio(world, count, offset=10_000_000).half()
+    torch.save(pool, out / "crop_pool.pt.tmp")
+    os.replace(out / "crop_pool.pt.tmp", path)
+    return pool.float()  # the same values a resumed stage loads
 
 
 def _decoder_adversary(pretransform: Any, recipe: OwnRecipe) -> tuple[Any, Any]:
