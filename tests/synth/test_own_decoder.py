@@ -180,3 +180,14 @@ def test_analyser_mel_loss_sees_what_the_analyser_sees():
     ours = analyser_mel_loss(tone + noise, silent, sample_rate=16000, floor_db=-200.0)
     reference = analyse_spectrum((tone + noise)[0, 0].numpy(), 16000).log_mel  # dB, (64, T)
     assert float(ours) * 10 - 200 == pytest.approx(float(np.mean(reference)), rel=0.02)
+
+
+@pytest.mark.slow
+def test_snapshot_writes_the_saved_state_as_a_folder(tmp_path):
+    from audiox.synth.own_decoder import snapshot
+
+    train_decoder_only(tmp_path / "run", TINY, quiet=True)
+    folder, step = snapshot(tmp_path / "run", default_model_dir(), tmp_path / "snap")
+    final = _weights(tmp_path / "run" / "model")
+    assert step == 2 and folder == tmp_path / "snap" / "model"
+    assert all(torch.equal(final[k], v) for k, v in _weights(folder).items())

@@ -144,3 +144,19 @@ def write_folder(source: Path, config: dict, vae_weights: Path, folder: Path) ->
         shutil.rmtree(folder)
     tmp.rename(folder)
     return folder
+
+
+def snapshot(run_dir: str | Path, source: str | Path, folder: str | Path) -> tuple[Path, int]:
+    """A model folder from a decoder run's last saved state (run_dir/decoder/vae_state.pt, readable while the
+    run goes on): `source` (the run's --vae-from) with that decoder; returns (folder, its step). For
+    measuring a run at its intermediate steps."""
+    from audiox.checkpoints.convert import write_safetensors_atomic
+
+    run, folder = Path(run_dir), Path(folder)
+    shape = json.loads((run / "decoder" / SHAPE_FILE).read_text())
+    state = torch.load(run / "decoder" / "vae_state.pt", weights_only=True)
+    config = decoder_config_dict(Path(source), shape["channels"], tuple(shape["c_mults"]))
+    folder.mkdir(parents=True, exist_ok=True)
+    decoder = {k: v for k, v in state["model"].items() if k.startswith("decoder.")}
+    write_safetensors_atomic(decoder, folder / "decoder.safetensors", {"format": "audiox-vae"})
+    return write_folder(Path(source), config, folder / "decoder.safetensors", folder / "model"), int(state["step"])
