@@ -6,6 +6,10 @@ resumed stage):
     audiox train-own --out runs/own --decoder-steps 2300      (the decoder-only stage continued)
 then `runs/own/model` was copied to src/audiox/assets/own_model. Sizes can be changed for a quick try:
     audiox train-own --out runs/try --vae-steps 50 --items 64 --steps 50
+A new, wider decoder for the shipped model's frozen encoder (the latents, hence every diffusion model
+trained on them, stay valid; resumable like the rest):
+    audiox train-own --out runs/dec64 --vae-from src/audiox/assets/own_model --decoder-only \
+        --decoder-channels 64 --decoder-steps 2000
 Stages: VAE -> latent scale -> encoded cache -> diffusion (Lightning) -> float16 model folder; a stage
 whose output exists is skipped, so rerunning the command continues an interrupted run.
 Needs the `train` extra (pip install 'audiox[train]').
@@ -33,6 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--decoder-adversarial", action="store_true", default=None,
                    help="refine the decoder against a multi-scale waveform discriminator too (hinge + feature "
                         "matching); a larger --decoder-steps with it continues an STFT-only refinement")
+    p.add_argument("--vae-mel-weight", type=float, default=None,
+                   help="add this weight x an analyser-view log-mel L1 (64 mel bands, 30 ms) to the VAE and "
+                        f"decoder losses (default {d.vae_mel_weight})")
     p.add_argument("--pooled-condition", action="store_true", default=None,
                    help="MMDiT: add the pooled request path to every block's adaLN input (own option)")
     p.add_argument("--coherent-init", action="store_true", default=None,
@@ -53,11 +60,35 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "cache is encoded (default 0: keep it as built / loaded; ~600 steps take ~1 min)")
     p.add_argument("--event-weight", type=float, default=None,
                    help="extra loss weight of the latent frames where events sound (default 0: plain MSE)")
+    p.add_argument("--decoder-only", action="store_true",
+                   help="with --vae-from: train only a VAE decoder for that folder's frozen encoder (latent "
+                        "scale kept) for --decoder-steps; writes OUT/model = the folder with the new decoder")
+    p.add_argument("--decoder-channels", type=int, default=None,
+                   help="--decoder-only: a new decoder of this width, trained from scratch (default: refine "
+                        "the folder's own decoder)")
+    p.add_argument("--decoder-c-mults", type=_int_list, default=None,
+                   help="--decoder-only: channel multipliers of a new decoder, one per stride, e.g. 1,2,4,8")
+    p.add_argument("--decoder-widen", action="store_true", default=None,
+                   help="--decoder-only: start the new (wider) decoder as the folder's decoder widened "
+                        "without changing its output, instead of from scratch")
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
 
 
 def run(args: argparse.Namespace) -> int:
+    from audiox.errors import ConfigError
+    from audiox.synth.own_decoder import train_decoder_only
     from audiox.synth.own_training import OwnRecipe, recipe_with, train_own_model
 
+    shaped = args.decoder_channels is not None or args.decoder_c_mults is not None or args.decoder_widen
+    if shaped and not args.decoder_only:
+        raise ConfigError("train-own: --decoder-channels / --decoder-c-mults / --decoder-widen need "
+                          "--decoder-only (and --vae-from)")
     recipe = recipe_with(OwnRecipe(), backbone=args.backbone, seed=args.seed, vae_steps=args.vae_steps,
                          items=args.items, steps=args.steps, batch=args.batch, decoder_steps=args.decoder_steps,
                          decoder_adversarial=args.decoder_adversarial, pooled_condition=args.pooled_condition,
@@ -65,7 +96,10 @@ def run(args: argparse.Namespace) -> int:
                          vae_from=str(args.vae_from) if args.vae_from is not None else None,
                          init_from=str(args.init_from) if args.init_from is not None else None,
                          lr=args.lr, timestep_mean=args.timestep_mean, event_weight=args.event_weight,
-                         caption_pretrain_steps=args.caption_pretrain_steps)
-    folder = train_own_model(args.out, recipe, quiet=args.quiet)
+                         caption_pretrain_steps=args.caption_pretrain_steps,
+                         decoder_channels=args.decoder_channels, decoder_c_mults=args.decoder_c_mults,
+                         decoder_widen=args.decoder_widen, vae_mel_weight=args.vae_mel_weight)
+    train = train_decoder_only if args.decoder_only else train_own_model
+    folder = train(args.out, recipe, quiet=args.quiet)
     print(f"model folder: {folder}")
     return 0

@@ -45,6 +45,7 @@ GENERATION_DEFAULTS: dict[str, dict[str, Any]] = {
     "rectified_flow": {"sampler": "rf-euler", "steps": 25, "cfg_scale": 6.0, "sigma_max": 1.0},
     "v": {"sampler": "dpmpp-3m-sde", "steps": 25, "cfg_scale": 6.0},
 }
+SAVE_EVERY_S = 600.0  # VAE / decoder stages save their state every 100 steps or this many seconds
 OWN_TASK_WEIGHTS = {
     "T2A": 6.0, "T2M": 2.0, "V2A": 3.0, "V2M": 1.0, "TV2A": 2.0, "TV2M": 1.0, "I2A": 1.0, "INP": 1.0, "CONT": 1.0,
 }
@@ -71,6 +72,9 @@ class OwnRecipe:
     # `audiox train-vae` sizes and weights of `training.config.VaeTrainConfig`); see `train_vae_stage`
     decoder_adversarial: bool = False
     vae_std_bias: float = -6.0  # added to the encoder's log-scale bias at init (see `shrink_posterior_std`)
+    # weight of an analyser-view log-mel L1 (`training.vae_losses.analyser_mel_loss`) in the VAE and
+    # decoder losses (0: none)
+    vae_mel_weight: float = 0.0
     vae_probe_weight: float = 1.0  # weight of the latent spectral probe loss (`vae_step_loss`; 0: none)
     vae_encoder_log_alpha: float = 1.0  # snake log-alpha of the first encoder blocks at init (`sharpen_encoder_snakes`)
     vae_encoder_alpha_blocks: int = 2
@@ -97,6 +101,11 @@ class OwnRecipe:
     # stage 2b: steps of caption-encoder pretraining on the world's captions before the cache is encoded
     # (`synth.caption_pretraining`; 0: the T5 stays as built or loaded)
     caption_pretrain_steps: int = 0
+    # `--decoder-only` (`synth.own_decoder`): a new decoder of this shape (None: the folder's) for vae_from's
+    # frozen encoder
+    decoder_channels: int | None = None
+    decoder_c_mults: tuple[int, ...] | None = None
+    decoder_widen: bool = False  # start that decoder as a function-preserving widening of the folder's
 
     def __post_init__(self) -> None:
         if self.caption_pretrain_steps < 0:
@@ -106,6 +115,8 @@ class OwnRecipe:
                 raise ConfigError(f"train-own: {name}={getattr(self, name)} must be > 0")
         if self.init_from is not None and self.coherent_init:
             raise ConfigError("train-own: --coherent-init re-initialises a projection; it cannot go with --init-from")
+        if self.vae_mel_weight < 0:
+            raise ConfigError(f"train-own: vae_mel_weight={self.vae_mel_weight} must be >= 0")
         if self.decoder_steps < 0:
             raise ConfigError(f"train-own: decoder_steps={self.decoder_steps} must be >= 0")
         if not self.vae_fft_sizes or min(self.vae_fft_sizes) < 16:
@@ -128,11 +139,12 @@ def _world_audio(cfg: Any, count: int, *, offset: int) -> torch.Tensor:
 def vae_step_loss(pretransform: Any, crops: torch.Tensor, generator: torch.Generator, *,
                   floor: float = 1e-2, fft_sizes: tuple[int, ...] = (2048, 1024, 512, 256, 128),
                   probe: Any = None, probe_weight: float = 0.0, discriminator: Any = None,
-                  encoder: Any = None, decoder: Any = None) -> tuple[torch.Tensor, dict, torch.Tensor]:
+                  encoder: Any = None, decoder: Any = None,
+                  mel_weight: float = 0.0) -> tuple[torch.Tensor, dict, torch.Tensor]:
     """crops: (B, C, S) -> (loss, parts, reconstruction (B, C, S)): multi-resolution STFT (`fft_sizes` no
     longer than the crop, hop n / 4, log-magnitude `floor`, see `training.vae_losses.stft_loss`) + 1e-4 KL
-    through a posterior sample, + `probe_weight` x the `LatentSpectralProbe` error of the posterior means
-    when a probe is given, + the adversarial terms of `discriminator` when one is given (weighted as in
+    through a posterior sample, + `mel_weight` x `analyser_mel_loss` when > 0, + `probe_weight` x the
+    `LatentSpectralProbe` error of the posterior means when a probe is given, + the adversarial terms of `discriminator` when one is given (weighted as in
     `training.config.VaeTrainConfig`).
     `encoder` / `decoder`: compiled stand-ins for the pretransform's own modules (same weights)."""
     from audiox.training.vae_losses import multi_resolution_stft_loss
@@ -144,6 +156,11 @@ def vae_step_loss(pretransform: Any, crops: torch.Tensor, generator: torch.Gener
     ffts = tuple(n for n in fft_sizes if n <= crops.shape[-1])
     stft = multi_resolution_stft_loss(recon, crops, ffts, tuple(n // 4 for n in ffts), ffts, floor=floor)
     loss, parts = stft + 1e-4 * kl, {"stft": float(stft.detach()), "kl": float(kl.detach())}
+    if mel_weight > 0:
+        from audiox.training.vae_losses import analyser_mel_loss
+
+        mel = analyser_mel_loss(recon, crops, sample_rate=OWN_SAMPLE_RATE)
+        loss, parts["mel"] = loss + mel_weight * mel, float(mel.detach())
     if probe is not None and probe_weight > 0:
         spectral = probe.loss(mean, crops, sample_rate=OWN_SAMPLE_RATE, hop=pretransform.downsampling_ratio)
         loss = loss + probe_weight * spectral
@@ -207,8 +224,9 @@ def train_vae_stage(model: Any, recipe: OwnRecipe, world: Any, out: Path, *, qui
         scheds.append(torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, remaining) / remaining))))
     gen = torch.Generator().manual_seed(recipe.seed + 1_000_003 * start)
-    pool = _world_audio(world, recipe.vae_pool, offset=10_000_000)  # items the diffusion stage never sees
+    pool = _crop_pool(world, recipe.vae_pool, out) if total > start else None
     encoder, decoder = _maybe_compiled(pretransform, recipe.vae_compile and total - start >= 200)
+    saved = time.perf_counter()
     bar = tqdm(range(start, total), desc="decoder" if decoder_only else "vae", disable=quiet, mininterval=5,
                initial=start, total=total)
     for step in bar:
@@ -218,7 +236,7 @@ def train_vae_stage(model: Any, recipe: OwnRecipe, world: Any, out: Path, *, qui
         loss, parts, recon = vae_step_loss(
             pretransform, crops, gen, floor=recipe.vae_log_floor, fft_sizes=recipe.vae_fft_sizes, probe=probe,
             probe_weight=recipe.vae_probe_weight, discriminator=adversary[0] if adversary else None,
-            encoder=encoder, decoder=decoder)
+            encoder=encoder, decoder=decoder, mel_weight=recipe.vae_mel_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
@@ -234,11 +252,28 @@ def train_vae_stage(model: Any, recipe: OwnRecipe, world: Any, out: Path, *, qui
             sched.step()
         log.append({"step": step, **parts})
         bar.set_postfix(stft=f"{parts['stft']:.3f}", refresh=False)
-        if (step + 1) % 100 == 0:
+        if (step + 1) % 100 == 0 or time.perf_counter() - saved > SAVE_EVERY_S:
             _save_vae_state(pretransform, opt, step + 1, log, out, probe, adversary)
+            saved = time.perf_counter()
     _save_vae_state(pretransform, opt, max(start, total), log, out, probe, adversary)
     pretransform.eval().requires_grad_(False)
     return save_vae(pretransform, out / "vae.safetensors")
+
+
+def _crop_pool(world: Any, count: int, out: Path) -> torch.Tensor:
+    """(count, C, S) world items 10_000_000.. (never seen by the diffusion stage) that VAE crops come from;
+    kept in out/crop_pool.pt (float16, ~0.3 MB per 10 s item) so a resumed stage does not render them again."""
+    import os
+
+    path = out / "crop_pool.pt"
+    if path.is_file():
+        pool = torch.load(path, weights_only=True)
+        if pool.shape[0] == count:
+            return pool.float()
+    pool = _world_audio(world, count, offset=10_000_000).half()
+    torch.save(pool, out / "crop_pool.pt.tmp")
+    os.replace(out / "crop_pool.pt.tmp", path)
+    return pool.float()  # the same values a resumed stage loads
 
 
 def _decoder_adversary(pretransform: Any, recipe: OwnRecipe) -> tuple[Any, Any]:
