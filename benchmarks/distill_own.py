@@ -1,54 +1,257 @@
-"""Distil the shipped own model into a 4-step DMD student on its synthetic world (issue 18's proof run).
+"""Issue 18's proof: distil a model folder (default: the shipped own model) into a 4-step DMD student on the
+synthetic world, then bench the teacher (its default sampler) against the student (4 DMD steps, no CFG) on
+the same cases, and print the table. One command; rerunning it continues where it stopped.
 
-    python benchmarks/distill_own.py --out runs/distill                 (cache, then distillation; resumable)
-    audiox bench --tasks t2a --num 20 --json teacher.json                                   (the teacher)
-    audiox bench --model runs/distill/proof/export/final --tasks t2a --num 20 --json student.json
+    python benchmarks/distill_own.py --out runs/distill                            (the shipped model)
+    python benchmarks/distill_own.py --teacher runs/own/model --out runs/distill-new      (another teacher)
+    python benchmarks/distill_own.py --out runs/pilot --items 16 --steps 20 --num 0       (a pilot: no bench)
 
-Stage 1 encodes `--items` synthetic training examples (the recipe of `audiox train-own`: seed 0, world 0,
-its task weights) with the shipped model's frozen encoders into OUT/cache; stage 2 runs `audiox distill`
-with the settings below into OUT/proof, continuing from OUT/proof/checkpoints/last.ckpt when it exists.
-Prints the run's wall time.
+Stages (each resumes; OUT/teacher.json pins the teacher, and another teacher in the same OUT is refused):
+  1. OUT/cache  --items synthetic training examples (`audiox train-own`'s world 0 and task mix) encoded by
+                the teacher's frozen encoders (`audiox encode-dataset`);
+  2. OUT/proof  `audiox distill` with PROOF_SETTINGS (+ --set overrides), continuing from last.ckpt;
+                the student lands in OUT/proof/export/final;
+  3. OUT/bench  every case of `audiox bench --tasks TASKS --num N --seed 0`, generated one right after the
+                other (the order rotates) by the teacher (its default sampler), the student (4 DMD steps, no
+                CFG) and the teacher cut to 4 steps (what distillation must beat), each call timed (wall and
+                this process's CPU seconds, so the speed-up holds on a busy machine), saved per case;
+  4. the table: Cat / Cnt / Ord / TS (and V2A sync) per task for each, the student's largest drop below the
+                teacher, seconds per clip and the speed-up; also OUT/report.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
+import math
+import statistics
+import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
-# CPU-sized: a higher learning rate than the official 1e-5 (a few hundred steps, not tens of thousands), a
-# short warm-up, and one fake-score update per student update (official: 5 student updates per fake one)
+import torch
+
+# CPU-sized (a few hundred steps, not the official tens of thousands): a higher learning rate than the
+# official 1e-5, a short warm-up, one fake-score update per student update (official: 5 student updates per
+# fake one; DMD2 trains the fake score at least as often), teacher CFG 6 as the teacher's own default
 PROOF_SETTINGS = [
-    "run.batch_size=8", "run.checkpoint_every_n_steps=50", "run.log_every_n_steps=5", "optimizer.lr=1e-4",
+    "run.batch_size=8", "run.checkpoint_every_n_steps=20", "run.log_every_n_steps=5", "optimizer.lr=1e-4",
     "scheduler.warmup=0.9", "teacher_guidance_scale=6.0", "update_ratio_s_f=1", "fake_updates_per_cycle=1",
 ]
+MODELS = ("teacher", "student", "teacher4")
+SCORES = (("Cat", "category"), ("Cnt", "count"), ("Ord", "order"), ("TS", "timestamp"))
+
+
+def log(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--teacher", type=Path, default=None, help="teacher model folder (default: the shipped one)")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--items", type=int, default=384, help="cached synthetic training examples")
+    p.add_argument("--steps", type=int, default=200, help="distillation optimizer steps")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="DistillConfig override on top of PROOF_SETTINGS (repeatable)")
+    p.add_argument("--tasks", default="t2a,v2a,tv2a", help="bench tasks")
+    p.add_argument("--num", type=int, default=20, help="bench cases per task (0: no bench)")
+    return p.parse_args()
+
+
+def pin_teacher(teacher: Path, out: Path) -> None:
+    """Record the teacher's identity in OUT/teacher.json; refuse an OUT made from another teacher."""
+    digest = hashlib.sha256((teacher / "model.safetensors").read_bytes()).hexdigest()
+    record = {"teacher": str(teacher.resolve()), "sha256": digest}
+    path = out / "teacher.json"
+    if path.is_file():
+        old = json.loads(path.read_text())
+        if old["sha256"] != digest:
+            sys.exit(f"error: {out} holds a run of another teacher ({old['teacher']}); pass a fresh --out")
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2))
+
+
+def build_cache(teacher: Path, cache: Path, items: int) -> None:
+    """Stage 1 (skipped when OUT/cache/index.json exists)."""
+    if (cache / "index.json").is_file():
+        return
+    from audiox.pipeline.load import load_pipeline
+    from audiox.synth.own_training import OWN_TASK_WEIGHTS
+    from audiox.synth.training_data import SynthTrainingDataset, synth_training_config
+    from audiox.training.encode_dataset import encode_dataset
+
+    model = load_pipeline(teacher).model
+    cfg = synth_training_config(model, seed=0, world_seed=0, length=items, music_prob=0.25,
+                                task_weights=OWN_TASK_WEIGHTS, random_sign_flip=False)
+    started = time.process_time()
+    encode_dataset(model, SynthTrainingDataset(cfg), cache, batch_size=8)
+    log(f"cache: {items} items, {time.process_time() - started:.0f} CPU s")
+
+
+def step_logger():
+    """A Lightning callback that logs each optimizer step's losses and the process CPU seconds it took."""
+    import lightning.pytorch as pl
+
+    class StepLog(pl.Callback):
+        def __init__(self) -> None:
+            self.cpu = time.process_time()
+
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+            now = time.process_time()
+            losses = {k.split("/")[-1]: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("train/")}
+            text = " ".join(f"{k} {v:.4f}" for k, v in sorted(losses.items()))
+            log(f"step {trainer.global_step}: {text} ({now - self.cpu:.1f} CPU s)")
+            self.cpu = now
+
+    return StepLog()
+
+
+def run_distill(teacher: Path, cache: Path, run_dir: Path, steps: int, overrides: list[str]) -> Path:
+    """Stage 2 (skipped when OUT/proof/done.json records `steps`); returns the student folder."""
+    student = run_dir / "export" / "final"
+    done = run_dir / "done.json"
+    if done.is_file() and json.loads(done.read_text())["steps"] == steps and student.is_dir():
+        return student
+    from audiox.training.config import load_train_config
+    from audiox.training.distill_config import DistillConfig
+    from audiox.training.distill_module import distill
+
+    cfg = load_train_config(DistillConfig, None, [*PROOF_SETTINGS, f"run.max_steps={steps}", *overrides])
+    last = run_dir / "checkpoints" / "last.ckpt"
+    started = time.process_time()
+    distill(teacher, cfg, cache, run_dir, resume=last if last.is_file() else None, callbacks=[step_logger()])
+    log(f"distill: {steps} steps done ({time.process_time() - started:.0f} CPU s in this call)")
+    done.write_text(json.dumps({"steps": steps, "settings": [*PROOF_SETTINGS, *overrides]}))
+    return student
+
+
+def timed(pipe, case) -> tuple[torch.Tensor, float, float]:
+    """(the generated (C, S) clip, wall seconds, CPU seconds of this process)."""
+    from audiox.evaluation.bench import generate_case
+
+    wall, cpu = time.perf_counter(), time.process_time()
+    audio = generate_case(pipe, case)
+    return audio, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def model_case(name: str, case):
+    """The case as model `name` gets it: "teacher4" is the teacher at the student's 4 steps (its own sampler
+    and CFG), what distillation must beat."""
+    return replace(case, request=replace(case.request, steps=4)) if name == "teacher4" else case
+
+
+def generate_pair(pipes: dict, case, path: Path) -> dict:
+    """Every model on one case (which goes first rotates with the case index), saved to `path` (atomically);
+    or the saved record."""
+    if path.is_file():
+        return torch.load(path, weights_only=True)
+    shift = case.index % len(MODELS)
+    record = {}
+    for name in MODELS[shift:] + MODELS[:shift]:
+        audio, wall, cpu = timed(pipes[name], model_case(name, case))
+        record.update({name: audio, f"{name}_wall_s": wall, f"{name}_cpu_s": cpu})
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(record, tmp)
+    tmp.replace(path)
+    return record
+
+
+def run_bench(teacher: Path, student: Path, bench_dir: Path, tasks: str, num: int) -> dict:
+    """Stage 3: {task: {"teacher": TaskReport, "student": TaskReport, "records": [per-case dicts]}}."""
+    from audiox.cli.bench import parse_tasks
+    from audiox.evaluation.analyser import Analyser
+    from audiox.evaluation.bench import bench_duration_s, score_task
+    from audiox.evaluation.bench_sets import BenchSpec, build_bench_set
+    from audiox.pipeline import AudioX
+
+    pipes = {"teacher": AudioX.from_pretrained(teacher), "student": AudioX.from_pretrained(student)}
+    pipes["teacher4"] = pipes["teacher"]
+    spec = BenchSpec(tasks=parse_tasks(tasks), num_per_task=num, seed=0)
+    duration = bench_duration_s(pipes["teacher"], spec)
+    cases = build_bench_set(spec, sample_rate=pipes["teacher"].sample_rate, duration_s=duration,
+                            workdir=bench_dir / "media")
+    analyser = Analyser.trained()
+    results = {}
+    for task, task_cases in cases.items():
+        records = []
+        for case in task_cases:
+            records.append(generate_pair(pipes, case, bench_dir / f"{task}_{case.index:03d}.pt"))
+            log(f"bench {task} {case.index + 1}/{len(task_cases)}: CPU s " +
+                ", ".join(f"{name} {records[-1][f'{name}_cpu_s']:.1f}" for name in MODELS))
+        results[task] = {name: score_task(task, task_cases, [r[name] for r in records], analyser)
+                         for name in MODELS}
+        results[task]["records"] = records
+    return results
+
+
+def percent(value: float) -> str:
+    return "-" if math.isnan(value) else f"{100 * value:.1f}"
+
+
+def scores(report) -> str:
+    return " / ".join(percent(getattr(report, f)) for _, f in SCORES)
+
+
+def timing_line(results: dict) -> str:
+    """Seconds per clip of each model (wall median, CPU mean) and the student's speed-up."""
+    records = [rec for r in results.values() for rec in r["records"]]
+    wall = {n: statistics.median(rec[f"{n}_wall_s"] for rec in records) for n in MODELS}
+    cpu = {n: statistics.mean(rec[f"{n}_cpu_s"] for rec in records) for n in MODELS}
+    each = "; ".join(f"{n} {wall[n]:.2f} s wall (median) / {cpu[n]:.2f} CPU s (mean)" for n in MODELS)
+    return (f"per clip, end to end ({len(records)} clips each, one process, interleaved): {each}; student "
+            f"speed-up over the teacher {wall['teacher'] / wall['student']:.1f}x wall, "
+            f"{cpu['teacher'] / cpu['student']:.1f}x CPU")
+
+
+def table(results: dict, teacher_label: str) -> str:
+    """The Markdown table of stage 4 plus the timing line."""
+    lines = [
+        (f"| task | n | teacher ({teacher_label}) | student (4 DMD steps, no CFG) | largest drop (points) "
+         "| teacher at 4 steps, not distilled | sync ms teacher / student / 4-step teacher |"),
+        "|---|---|---|---|---|---|---|",
+    ]
+    for task, r in results.items():
+        t, s, t4 = r["teacher"], r["student"], r["teacher4"]
+        drop = max(100 * (getattr(t, f) - getattr(s, f)) for _, f in SCORES)
+        sync = "" if math.isnan(t.sync_error_ms) else " / ".join(f"{x.sync_error_ms:.0f}" for x in (t, s, t4))
+        lines.append(f"| {task} | {t.num_items} | {scores(t)} | {scores(s)} | {drop:+.1f} | {scores(t4)} | {sync} |")
+    return "\n".join([*lines, "", "(Cat / Cnt / Ord / TS %)", timing_line(results)])
+
+
+def write_report(path: Path, results: dict, text: str) -> None:
+    from dataclasses import asdict
+
+    data = {"table": text, "tasks": {}}
+    for task, r in results.items():
+        data["tasks"][task] = {name: {k: v for k, v in asdict(r[name]).items() if k != "kinds"}
+                               for name in MODELS}
+        data["tasks"][task]["timing"] = [{k: v for k, v in rec.items() if k.endswith("_s")} for rec in r["records"]]
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=float))
+    tmp.replace(path)
 
 
 def main() -> None:
     from audiox.pipeline.load import default_model_dir, load_pipeline
-    from audiox.synth.own_training import OWN_TASK_WEIGHTS
-    from audiox.synth.training_data import SynthTrainingDataset, synth_training_config
-    from audiox.training.config import load_train_config
-    from audiox.training.distill_config import DistillConfig
-    from audiox.training.distill_module import distill
-    from audiox.training.encode_dataset import encode_dataset
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--items", type=int, default=384, help="cached synthetic training examples")
-    p.add_argument("--steps", type=int, default=200, help="distillation optimizer steps")
-    args = p.parse_args()
-    started = time.perf_counter()
-    cache = args.out / "cache"
-    if not (cache / "index.json").is_file():
-        model = load_pipeline(None).model
-        cfg = synth_training_config(model, seed=0, world_seed=0, length=args.items, music_prob=0.25,
-                                    task_weights=OWN_TASK_WEIGHTS, random_sign_flip=False)
-        encode_dataset(model, SynthTrainingDataset(cfg), cache, batch_size=8, progress=True)
-    cfg = load_train_config(DistillConfig, None, [*PROOF_SETTINGS, f"run.max_steps={args.steps}"])
-    last = args.out / "proof" / "checkpoints" / "last.ckpt"
-    distill(default_model_dir(), cfg, cache, args.out / "proof", resume=last if last.is_file() else None)
-    print(f"student: {args.out / 'proof' / 'export' / 'final'} ({(time.perf_counter() - started) / 60:.1f} min)")
+    args = parse_args()
+    teacher = args.teacher if args.teacher is not None else default_model_dir()
+    pin_teacher(teacher, args.out)
+    wall, cpu = time.perf_counter(), time.process_time()
+    build_cache(teacher, args.out / "cache", args.items)
+    student = run_distill(teacher, args.out / "cache", args.out / "proof", args.steps, args.overrides)
+    log(f"student: {student}")
+    if args.num > 0:
+        results = run_bench(teacher, student, args.out / "bench", args.tasks, args.num)
+        d = load_pipeline(teacher).defaults
+        text = table(results, f"{d.sampler} {d.steps} steps, CFG {d.cfg_scale:g}")
+        write_report(args.out / "report.json", results, text)
+        print(text)
+    log(f"this call: {(time.perf_counter() - wall) / 60:.1f} min wall, {(time.process_time() - cpu) / 60:.1f} CPU min")
 
 
 if __name__ == "__main__":

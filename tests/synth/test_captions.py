@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from audiox.errors import InputError
-from audiox.synth.captions import compose_caption, format_seconds
+from audiox.synth.captions import Phrases, compose_caption, format_seconds
 from audiox.synth.labels import EventLabel, MusicLabels, SceneLabels, labels_from_dict
 
 
@@ -70,3 +70,15 @@ def test_user_labels_with_unknown_kinds():
     assert text == "A dog bark sound twice, followed by a siren sound once."
     with pytest.raises(InputError, match="style"):
         compose_caption(user, np.random.default_rng(0), style="poem")
+
+
+def test_vocabulary_says_a_kind_in_other_words():
+    door = Phrases("door rap", "rap on the door", "raps on the door", "a visitor raps on the door",
+                   "a visitor rapping on the door")
+    for style in ("tags", "counts", "numbers", "order", "timestamps"):
+        plain = compose_caption(_scene(), np.random.default_rng(0), style=style)
+        new = compose_caption(_scene(), np.random.default_rng(0), style=style, vocabulary={"knock": door})
+        assert "knock" in plain.lower() and "knock" not in new.lower(), style
+        assert "door" in new and "bell" in new, style  # the other kind keeps its words
+    numbers = compose_caption(_scene(), np.random.default_rng(0), style="numbers", vocabulary={"knock": door})
+    assert "three raps on the door" in numbers.lower()

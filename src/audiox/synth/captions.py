@@ -10,7 +10,9 @@ captions a user's own labels (`labels_from_dict`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -67,8 +69,11 @@ INSTRUMENT_NOUNS = {
 }
 
 
-def phrases(kind: str) -> Phrases:
-    """Vocabulary of a kind; generic phrases for kinds the table does not know."""
+def phrases(kind: str, vocabulary: Mapping[str, Phrases] | None = None) -> Phrases:
+    """Vocabulary of a kind (`vocabulary` first, then the built-in table); generic phrases for kinds
+    neither knows."""
+    if vocabulary is not None and kind in vocabulary:
+        return vocabulary[kind]
     if kind in VOCABULARY:
         return VOCABULARY[kind]
     return Phrases(kind, f"{kind} sound", f"{kind} sounds", f"a {kind} sound is heard", f"a {kind} sound")
@@ -99,19 +104,21 @@ def _join(parts: list[str], rng: np.random.Generator) -> str:
     return ", ".join(parts[:-1]) + last_joiner + parts[-1]
 
 
-def _scene_caption(labels: SceneLabels, style: str, rng: np.random.Generator) -> str:
-    counts = labels.counts
+def _scene_caption(
+    labels: SceneLabels, style: str, rng: np.random.Generator, vocabulary: Mapping[str, Phrases] | None = None
+) -> str:
+    counts, say = labels.counts, partial(phrases, vocabulary=vocabulary)
     if style == "tags":
-        return ", ".join(phrases(k).tag for k in counts)
+        return ", ".join(say(k).tag for k in counts)
     if style == "counts":
-        text = _join([f"{phrases(k).clause} {count_word(n)}" for k, n in counts.items()], rng)
+        text = _join([f"{say(k).clause} {count_word(n)}" for k, n in counts.items()], rng)
     elif style == "numbers":
         items = [
-            f"{number_word(n)} {phrases(k).plural if n > 1 else phrases(k).noun}" for k, n in counts.items()
+            f"{number_word(n)} {say(k).plural if n > 1 else say(k).noun}" for k, n in counts.items()
         ]
         text = _join(items, rng)
     elif style == "order":
-        items = [f"{phrases(k).gerund} {count_word(n)}" for k, n in counts.items()]
+        items = [f"{say(k).gerund} {count_word(n)}" for k, n in counts.items()]
         text = ", followed by ".join(items)
     elif style == "timestamps":
         spans = []
@@ -120,7 +127,7 @@ def _scene_caption(labels: SceneLabels, style: str, rng: np.random.Generator) ->
             start, end = min(e.onset_s for e in events), max(e.offset_s for e in events)
             spans.append(
                 f"between {format_seconds(start)} and {format_seconds(end)}, "
-                f"{phrases(kind).clause} {count_word(count)}"
+                f"{say(kind).clause} {count_word(count)}"
             )
         text = "; ".join(spans)
     else:
@@ -164,12 +171,16 @@ def caption_styles(labels: Labels) -> tuple[str, ...]:
     return MUSIC_STYLES if isinstance(labels, MusicLabels) else SCENE_STYLES
 
 
-def compose_caption(labels: Labels, rng: np.random.Generator, *, style: str | None = None) -> str:
-    """One caption for `labels`; `style` None draws a style from `caption_styles(labels)` with `rng`."""
+def compose_caption(
+    labels: Labels, rng: np.random.Generator, *, style: str | None = None,
+    vocabulary: Mapping[str, Phrases] | None = None,
+) -> str:
+    """One caption for `labels`; `style` None draws a style from `caption_styles(labels)` with `rng`;
+    `vocabulary` says some kinds in other words than the built-in table (e.g. to teach a new phrasing)."""
     styles = caption_styles(labels)
     style = styles[int(rng.integers(len(styles)))] if style is None else style
     if isinstance(labels, MusicLabels):
         return _music_caption(labels, style, rng)
     if not labels.events:
         return "Silence." if labels.background == "none" else f"Only background sound ({labels.background})."
-    return _scene_caption(labels, style, rng)
+    return _scene_caption(labels, style, rng, vocabulary)
