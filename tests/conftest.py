@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-pytest_plugins = ["tests.tiny_pipelines"]  # tiny pipelines, model folder and media fixtures
+pytest_plugins = ["tests.tiny_pipelines", "tests.determinism"]  # tiny pipelines + media; bitwise_runs
 
 REPO = Path(__file__).resolve().parents[1]
 # the golden vectors the tests use, copied from the reference set (layout: public/<case>/, full_size_keys/)
