@@ -102,29 +102,11 @@ def load_pipeline(
     )
     if lora:
         apply_adapters(model.backbone, list(lora))
-    realign_tensors(model)
     defaults = Defaults(**options["generation_defaults"]) if "generation_defaults" in options else None
     return AudioX(
         model, synchformer=_synchformer(cfg, files, synchformer, options), device=device, dtype=dtype,
         progress=progress, defaults=defaults,
     )
-
-
-@torch.no_grad()
-def realign_tensors(module: torch.nn.Module, alignment: int = 64) -> int:
-    """Move every parameter and buffer whose memory does not start on an `alignment`-byte boundary into
-    fresh (allocator-aligned) memory; returns how many moved. Tensors read from a file sit wherever the
-    reader put them, and CPU kernels take other code paths (other float rounding) on unaligned data, so a
-    loaded model could differ in the last bits from the same weights built in memory, and between runs.
-    The values are unchanged."""
-    moved = 0
-    for sub in module.modules():
-        for store in (sub._parameters, sub._buffers):
-            for tensor in store.values():
-                if tensor is not None and tensor.device.type == "cpu" and tensor.data_ptr() % alignment:
-                    tensor.data = tensor.data.clone()
-                    moved += 1
-    return moved
 
 
 def save_pipeline(pipe: AudioX, folder: str | Path, *, options: dict[str, Any] | None = None) -> Path:
