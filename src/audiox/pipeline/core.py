@@ -59,15 +59,19 @@ class AudioX:
         overlap_s: float = 1.0,
         progress: bool = False,
         defaults: Defaults | None = None,
+        reuse: bool = True,
     ) -> None:
         """`defaults`: the model's own sampler defaults (e.g. a distilled or small model), else the
-        official ones for its family (see `defaults`)."""
+        official ones for its family (see `defaults`). `reuse`: skip work whose result is fixed, with the
+        same output (the backbone's step-invariant cache per window, the learned empty feature for no
+        video without running CLIP, the VAE encoding of a silent audio prompt remembered per model);
+        False recomputes everything at every step, as the official code does."""
         if model.conditioner is None or model.pretransform is None:
             raise ConfigError("a generation model needs model.conditioning and model.pretransform in its config")
         self.model = model.eval().requires_grad_(False).to(device)
         self.synchformer = synchformer.to(device) if synchformer is not None else None
         self.device, self.dtype = torch.device(device), dtype
-        self.overlap_s, self.progress = overlap_s, progress
+        self.overlap_s, self.progress, self.reuse = overlap_s, progress, reuse
         self._defaults = defaults
 
     @classmethod
@@ -224,9 +228,12 @@ class AudioX:
         settings = SamplerSettings(
             sampler=request.sampler, steps=request.steps, sigma_min=request.sigma_min, sigma_max=request.sigma_max
         )
-        net = partial(model.velocity, context=context, cfg_scale=request.cfg_scale, negative_context=negative)
         autocast = torch.autocast(self.device.type, dtype=self.dtype) if self.dtype != torch.float32 else nullcontext()
         with torch.no_grad(), autocast:
+            guidance = model.prepare_guidance(
+                context, cfg_scale=request.cfg_scale, negative_context=negative, reuse=self.reuse
+            )
+            net = partial(model.guided_velocity, guidance=guidance)
             latents = sample_latents(
                 net, noise.to(self.device), objective=model.objective, settings=settings, generator=generator,
                 progress=self.progress, keep=keep,
@@ -246,7 +253,7 @@ class AudioX:
         inputs = conditioner_inputs(self.model, media, batch_size=batch, synchformer=self.synchformer)
         inputs = {k: _to_device(v, self.device) for k, v in inputs.items()}
         with torch.no_grad():
-            return self.model.conditioner(inputs, generator=generator)
+            return self.model.conditioner(inputs, generator=generator, reuse=self.reuse)
 
     def _with_text(self, conditions: dict[str, Condition], text: str, batch: int) -> dict[str, Condition]:
         """`conditions` with the text conditioners rerun on `text` (the negative prompt); the video and audio

@@ -17,6 +17,7 @@ from audiox.config.schema import PretransformConfig
 from audiox.errors import ConfigError, InputError
 from audiox.vae import bottleneck
 from audiox.vae.oobleck import AudioAutoencoder, decoder_output_length, encoder_output_length
+from audiox.vae.silence import SilenceMemo
 
 CHUNK_LATENTS = 128  # official `chunked` window, in latent frames
 CHUNK_OVERLAP = 32  # official overlap between windows, in latent frames
@@ -63,6 +64,7 @@ class AutoencoderPretransform(nn.Module):
         self.scale = cfg.scale
         self.iterate_batch = cfg.iterate_batch
         self.chunked = cfg.chunked
+        self._silence = SilenceMemo()  # not state: the encoder output for silence, see `encode`
 
     @property
     def downsampling_ratio(self) -> int:
@@ -105,12 +107,23 @@ class AutoencoderPretransform(nn.Module):
         *,
         noise: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
+        reuse_silence: bool = False,
     ) -> torch.Tensor:
         """audio: (B, C, S) -> latents (B, latent_dim, L) = (mean + std * noise) / scale.
 
         `noise` (B, latent_dim, L) is the N(0, 1) draw; without it one is drawn from `generator`.
+        `reuse_silence`: all-zero audio takes the encoder output remembered from the last silence of that
+        shape (`SilenceMemo`; same numbers, and the same draw from `generator`).
         """
-        features = self.encode_features(audio)
+        if reuse_silence and is_silence(audio):
+            self._check_audio(audio)
+            features = self._silence.features(
+                tuple(audio.shape), device=audio.device, dtype=audio.dtype,
+                weights=[*self.model.encoder.parameters(), *self.model.encoder.buffers()],
+                encode=self.encode_features,
+            )
+        else:
+            features = self.encode_features(audio)
         if self.cfg.config.bottleneck is None:
             return features / self.scale
         mean, std = bottleneck.posterior(features)
@@ -196,6 +209,11 @@ class AutoencoderPretransform(nn.Module):
     def _check_latents(self, latents: torch.Tensor) -> None:
         if latents.ndim != 3 or latents.shape[1] != self.latent_dim or latents.shape[-1] < 1:
             raise InputError(f"{latents.shape=}, expected (B, {self.latent_dim}, L) latents with L >= 1")
+
+
+def is_silence(audio: torch.Tensor) -> bool:
+    """True when every sample is +0.0 (a -0.0 could change the sign of an exact zero downstream)."""
+    return not bool(audio.any()) and not bool(audio.signbit().any())
 
 
 def _stitch(windows: list[Window], run: Callable[[int, Window], torch.Tensor], *, scale: int) -> torch.Tensor:
