@@ -99,7 +99,7 @@ def test_mmdit_cache_reads_no_context_and_no_modulation_weights_per_step():
 
 
 def test_dit_cache_covers_grouped_kv_heads():
-    backbone, ctx_shape, frames = build("dit")
+    backbone, ctx_shape, _ = build("dit")
     attn = backbone.transformer.layers[0].cross_attn
     assert attn.kv_heads != attn.num_heads  # the repeat_interleave quirk is inside the cached K/V
     context = randn(2, *ctx_shape, seed=2)
