@@ -68,7 +68,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from audiox.pipeline import AudioX, GenerationRequest
+    from audiox.pipeline.request import GenerationRequest  # light: the pipeline is imported after the checks
 
     if args.output is not None and args.batch is not None:
         raise InputError("-o names one output; with --batch use --out-dir")
@@ -78,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     plans = plan_outputs(jobs, output=args.output, out_dir=args.out_dir, overwrite=args.overwrite,
                          mux=not args.no_mux, float_samples=args.float_wav,
                          protected=(args.batch,) if args.batch is not None else ())
+    from audiox.pipeline import AudioX
+
     pipe = AudioX.from_pretrained(args.model, device=args.device, t5=args.t5, synchformer=args.synchformer,
                                   progress=not args.quiet)
     failures = 0

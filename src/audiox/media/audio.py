@@ -19,11 +19,11 @@ import soundfile as sf
 import torch
 
 from audiox.errors import InputError, MediaError
+from audiox.media.formats import WRITE_FORMATS
 from audiox.media.resample import resample
 from audiox.media.timing import seconds_to_samples
 
 SOUNDFILE_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff"})
-WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
 SAMPLE_FORMATS = ("pcm16", "float")
 PAD_SIDES = ("left", "right")
 

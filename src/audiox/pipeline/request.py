@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
-
-import torch
+from typing import TYPE_CHECKING, Literal
 
 from audiox.errors import InputError
+
+if TYPE_CHECKING:  # torch is not imported here: building a request (e.g. in the CLI) stays light
+    import torch
 
 Task = Literal["auto", "audio", "music"]
 
@@ -58,7 +60,7 @@ class GenerationRequest:
         for ok, message in checks:
             if not ok:
                 raise InputError(message)
-        if isinstance(self.audio, torch.Tensor) and self.audio_sample_rate is None:
+        if _is_tensor(self.audio) and self.audio_sample_rate is None:
             raise InputError("an audio tensor needs audio_sample_rate")
         if self.image is not None and not str(self.image).lower().endswith(IMAGE_SUFFIXES):
             raise InputError(f"{self.image}: not an image file ({', '.join(IMAGE_SUFFIXES)}); pass videos as video")
@@ -105,3 +107,9 @@ SEED_LIMIT = 2**64  # torch.Generator.manual_seed takes 0 .. 2**64 - 1
 
 def _is_seed(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < SEED_LIMIT
+
+
+def _is_tensor(value: object) -> bool:
+    """isinstance(value, torch.Tensor), without importing torch (no torch imported: no tensor exists)."""
+    torch_module = sys.modules.get("torch")
+    return torch_module is not None and isinstance(value, torch_module.Tensor)
