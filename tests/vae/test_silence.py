@@ -6,9 +6,11 @@ from __future__ import annotations
 import copy
 import pickle
 
+import pytest
 import torch
 
 from audiox.vae.pretransform import is_silence
+from audiox.vae.silence import receptive_field
 from tests.vae.tiny import randomize_, tiny_pretransform
 
 SHAPE = (2, 2, 40)
@@ -88,3 +90,42 @@ def test_copies_do_not_share_a_stale_memo():
     encode(plain, silence)
     restored = pickle.loads(pickle.dumps(plain))  # the memo holds weak references: it travels empty
     assert torch.equal(encode(restored, silence)[0], encode(plain, silence)[0])
+
+
+def test_receptive_field_bounds_the_reach_of_one_sample():
+    pt = randomize_(tiny_pretransform()).eval()
+    field = receptive_field(pt.model.encoder)
+    ratio, samples = pt.downsampling_ratio, 400
+    with torch.no_grad():
+        base = pt.encode_features(torch.zeros(1, 2, samples))
+        impulse = torch.zeros(1, 2, samples)
+        impulse[..., samples // 2] = 1.0
+        moved = (pt.encode_features(impulse) - base).abs().amax(dim=1)[0] > 0  # (L,) frames it reaches
+    reached = torch.nonzero(moved).flatten()
+    assert 1 < len(reached) <= field // ratio + 2
+
+
+@pytest.mark.parametrize("samples", [1000, 1003, 2000])
+@pytest.mark.parametrize("batch", [1, 2])
+def test_stitched_silence_matches_the_full_encode(samples, batch):
+    pt, _ = pretransform_with_counter()
+    lengths = []
+    pt.model.encoder.register_forward_pre_hook(lambda _, args: lengths.append(args[0].shape[-1]))
+    with torch.no_grad():
+        full = pt.encode_features(torch.zeros(batch, 2, samples))
+        lengths.clear()
+        stitched = pt.encode_silence_features((batch, 2, samples), torch.device("cpu"), torch.float32)
+    assert max(lengths) < 0.6 * samples  # really encoded a shorter silence (2 x 67 + 1 frames of 4 samples)
+    assert stitched.shape == full.shape
+    torch.testing.assert_close(stitched, full, rtol=1e-5, atol=1e-6)  # kernels' rounding may differ by length
+
+
+def test_exact_callers_never_get_a_stitched_encoding():
+    pt, _ = pretransform_with_counter()
+    silence = torch.zeros(1, 2, 1000)
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        pt.encode(silence, generator=torch.Generator().manual_seed(0), reuse_silence=True, stitch_silence=True)
+        exact = pt.encode(silence, generator=g, reuse_silence=True)
+        full = pt.encode(silence, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(exact, full)

@@ -63,6 +63,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--float", dest="float_wav", action="store_true", help="32-bit float WAV instead of 16-bit PCM")
     p.add_argument("--no-mux", action="store_true", help="do not write the video with the new soundtrack")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    p.add_argument("--precision", choices=("exact", "fast"), default="exact",
+                   help="exact: the official numerics; fast: bf16 steps and VAE decode where the device runs "
+                        "bf16 natively, T5 in float32 on a CPU (see benchmarks/README.md for its error)")
     p.add_argument("--t5", type=Path, help="local T5 folder (default: <model>/t5-base, then the HF cache)")
     p.add_argument("--synchformer", type=Path, help="synchformer_state_dict.pth (default: in the model folder)")
 
@@ -81,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from audiox.pipeline import AudioX
 
     pipe = AudioX.from_pretrained(args.model, device=args.device, t5=args.t5, synchformer=args.synchformer,
-                                  progress=not args.quiet)
+                                  precision=args.precision, progress=not args.quiet)
     failures = 0
     for (name, request), plan in zip(jobs, plans):
         try:

@@ -8,7 +8,6 @@ official code's draws for the same seed.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import partial
 
@@ -23,6 +22,7 @@ from audiox.fusion.sequence import Condition
 from audiox.media.audio import crop_or_pad, fix_channels, prepare_audio_prompt, read_audio
 from audiox.media.video import video_duration_s
 from audiox.pipeline.inputs import CONDITIONING_WINDOW_S, WindowMedia, conditioner_inputs
+from audiox.pipeline.precision import autocast, resolve_precision
 from audiox.pipeline.request import GenerationRequest
 from audiox.pipeline.windows import Window, crossfade_join, plan_windows
 from audiox.sampling.run import SamplerSettings, sample_latents
@@ -55,14 +55,17 @@ class AudioX:
         *,
         synchformer: Synchformer | None = None,
         device: str | torch.device = "cpu",
-        dtype: torch.dtype = torch.float32,
+        dtype: torch.dtype | None = None,
+        precision: str = "exact",
         overlap_s: float = 1.0,
         progress: bool = False,
         defaults: Defaults | None = None,
         reuse: bool = True,
     ) -> None:
         """`defaults`: the model's own sampler defaults (e.g. a distilled or small model), else the
-        official ones for its family (see `defaults`). `reuse`: skip work whose result is fixed, with the
+        official ones for its family (see `defaults`). `precision`: "exact" (the official numerics) or
+        "fast" (bf16 steps and decode where native, T5 in float32 on a CPU; `pipeline.precision`); `dtype`
+        overrides the autocast dtype of the sampler steps. `reuse`: skip work whose result is fixed, with the
         same output (the backbone's step-invariant cache per window, the learned empty feature for no
         video without running CLIP, the VAE encoding of a silent audio prompt remembered per model);
         False recomputes everything at every step, as the official code does."""
@@ -70,7 +73,9 @@ class AudioX:
             raise ConfigError("a generation model needs model.conditioning and model.pretransform in its config")
         self.model = model.eval().requires_grad_(False).to(device)
         self.synchformer = synchformer.to(device) if synchformer is not None else None
-        self.device, self.dtype = torch.device(device), dtype
+        self.device = torch.device(device)
+        self.precision = resolve_precision(precision, self.device, dtype)
+        self.dtype = self.precision.network_dtype
         self.overlap_s, self.progress, self.reuse = overlap_s, progress, reuse
         self._defaults = defaults
 
@@ -228,8 +233,7 @@ class AudioX:
         settings = SamplerSettings(
             sampler=request.sampler, steps=request.steps, sigma_min=request.sigma_min, sigma_max=request.sigma_max
         )
-        autocast = torch.autocast(self.device.type, dtype=self.dtype) if self.dtype != torch.float32 else nullcontext()
-        with torch.no_grad(), autocast:
+        with torch.no_grad(), autocast(self.device, self.dtype):
             guidance = model.prepare_guidance(
                 context, cfg_scale=request.cfg_scale, negative_context=negative, reuse=self.reuse
             )
@@ -238,9 +242,9 @@ class AudioX:
                 net, noise.to(self.device), objective=model.objective, settings=settings, generator=generator,
                 progress=self.progress, keep=keep,
             )
-        with torch.no_grad():
-            audio = model.decode(latents.float())  # official: the decoder runs in float32
-        return audio[..., : round(window.duration_s * self.sample_rate)]
+        with torch.no_grad(), autocast(self.device, self.precision.decode_dtype):
+            audio = model.decode(latents.float())  # official: the decoder runs in float32 (exact precision)
+        return audio[..., : round(window.duration_s * self.sample_rate)].float()
 
     @staticmethod
     def _window_media(request: GenerationRequest, window: Window, prompt: Tensor | None) -> WindowMedia:
@@ -252,8 +256,20 @@ class AudioX:
         """Every conditioner, once per window -> {id: (tokens (B, T, D), mask)} on the device."""
         inputs = conditioner_inputs(self.model, media, batch_size=batch, synchformer=self.synchformer)
         inputs = {k: _to_device(v, self.device) for k, v in inputs.items()}
+        self._set_text_encoder_dtype()
         with torch.no_grad():
-            return self.model.conditioner(inputs, generator=generator, reuse=self.reuse)
+            return self.model.conditioner(
+                inputs, generator=generator, reuse=self.reuse, stitch_silence=self.precision.stitch_silence
+            )
+
+    def _set_text_encoder_dtype(self) -> None:
+        """T5 weights in the precision's dtype (exact: the conditioner's own, official float16), cast only
+        when they differ, so pipelines of different precisions can share one model."""
+        for conditioner in self.model.conditioner.conditioners.values():
+            if isinstance(conditioner, T5TextConditioner) and conditioner.text_encoder is not None:
+                wanted = self.precision.text_encoder_dtype or conditioner.text_encoder_dtype
+                if next(conditioner.text_encoder.model.parameters()).dtype != wanted:
+                    conditioner.text_encoder.model.to(wanted)
 
     def _with_text(self, conditions: dict[str, Condition], text: str, batch: int) -> dict[str, Condition]:
         """`conditions` with the text conditioners rerun on `text` (the negative prompt); the video and audio
