@@ -256,20 +256,22 @@ class AudioX:
         """Every conditioner, once per window -> {id: (tokens (B, T, D), mask)} on the device."""
         inputs = conditioner_inputs(self.model, media, batch_size=batch, synchformer=self.synchformer)
         inputs = {k: _to_device(v, self.device) for k, v in inputs.items()}
-        self._set_text_encoder_dtype()
+        self._place_text_encoder()
         with torch.no_grad():
             return self.model.conditioner(
                 inputs, generator=generator, reuse=self.reuse, stitch_silence=self.precision.stitch_silence
             )
 
-    def _set_text_encoder_dtype(self) -> None:
-        """T5 weights in the precision's dtype (exact: the conditioner's own, official float16), cast only
-        when they differ, so pipelines of different precisions can share one model."""
+    def _place_text_encoder(self) -> None:
+        """T5 (outside the module tree, so `.to(device)` misses it) on the pipeline's device, in the
+        precision's dtype (exact: the conditioner's own, official float16); moved or cast only when it
+        differs, so pipelines of different precisions or devices can share one model."""
         for conditioner in self.model.conditioner.conditioners.values():
             if isinstance(conditioner, T5TextConditioner) and conditioner.text_encoder is not None:
                 wanted = self.precision.text_encoder_dtype or conditioner.text_encoder_dtype
-                if next(conditioner.text_encoder.model.parameters()).dtype != wanted:
-                    conditioner.text_encoder.model.to(wanted)
+                first = next(conditioner.text_encoder.model.parameters())
+                if first.dtype != wanted or first.device != self.device:
+                    conditioner.text_encoder.model.to(device=self.device, dtype=wanted)
 
     def _with_text(self, conditions: dict[str, Condition], text: str, batch: int) -> dict[str, Condition]:
         """`conditions` with the text conditioners rerun on `text` (the negative prompt); the video and audio
