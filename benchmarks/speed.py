@@ -11,6 +11,8 @@ Parts (`--parts`, comma-separated):
 - `cond`: the conditioners of a text-only request (zero video, silent audio prompt). exact = every
   conditioner run (`reuse=False`: CLIP on zeros, the VAE encoder on silence); optimised = `reuse=True` (the
   empty feature without CLIP, the memoised silence encoding; its first, memo-filling call printed apart).
+- `e2e` (not in the default): whole windows through `AudioX`, exact / optimised / fast alternating, each
+  from an empty silence memo (a fresh process's first call).
 - `decode`: VAE decode. exact = the snake activation out of place (as before, patched in for the pair);
   optimised = the in-place snake of inference (bit-identical).
 Calls alternate exact / optimised, so load on a shared machine hits both alike; each ratio is computed per
@@ -144,6 +146,31 @@ def bench_decode(model, latents, args, device) -> dict[str, float]:
     return out
 
 
+def bench_e2e(model, args) -> None:
+    """Whole text-to-audio windows through the pipeline, alternating: exact (official work, `reuse=False`),
+    optimised (exact precision, reuse; the silence memo cleared first: a fresh process's first call) and
+    fast (precision fast, memo cleared too). Output equality / SNR against exact printed."""
+    from audiox.pipeline import AudioX, GenerationRequest
+
+    pipes = {"exact": AudioX(model, reuse=False), "optimised": AudioX(model), "fast": AudioX(model, precision="fast")}
+    request = GenerationRequest(text="a dog barks", duration_s=10.0, seed=1, cfg_scale=args.cfg_scale,
+                                steps=args.steps, batch_size=args.batch_size)
+    outputs = {}
+
+    def run(name: str):
+        for module in model.modules():
+            if hasattr(module, "_silence"):
+                module._silence.clear()
+        outputs[name] = pipes[name](request).audio
+
+    times = alternate({name: (lambda n=name: run(n)) for name in pipes}, args.repeats)
+    print(ratio_line("text-to-audio window", times, "exact", "optimised"))
+    print(ratio_line("text-to-audio window, fast", times, "exact", "fast"))
+    ref = outputs["exact"]
+    snr = 10 * torch.log10(ref.pow(2).mean() / (outputs["fast"] - ref).pow(2).mean())
+    print(f"{'  optimised == exact':<28} {torch.equal(outputs['optimised'], ref)}; fast vs exact SNR {snr:.1f} dB")
+
+
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description="exact vs optimised per component (prints ratios)")
     p.add_argument("--config", default="tiny-mmdit",
@@ -199,6 +226,8 @@ def main() -> None:
         decode = bench_decode(model, x, args, device)
         totals["exact"] += decode["exact"]
         totals["optimised"] += decode["optimised"]
+    if "e2e" in parts:
+        bench_e2e(model, args)
     if parts >= {"step", "cond", "decode"}:
         print(f"{'window total (estimate)':<28} exact {totals['exact']:9.1f} s   optimised "
               f"{totals['optimised']:9.1f} s   ratio {totals['exact'] / totals['optimised']:5.2f}x")
