@@ -99,3 +99,17 @@ def test_a_prompt_with_sound_is_encoded(version):
     audio[0] = torch.randn(2, N, generator=torch.Generator().manual_seed(4))
     full, short = run_audio(cond, audio, reuse=False), run_audio(cond, audio, reuse=True)
     assert all(torch.equal(a, b) for a, b in zip(short, full))
+
+
+def test_shortcuts_are_off_by_default_and_under_autograd():
+    """Training keeps the official path: the CLIP-side parameters still get their (zero) gradients."""
+    cond = video_conditioner(sync=False)
+    calls = []
+    cond.visual_encoder_model.register_forward_hook(lambda *_: calls.append(1))
+    video = torch.zeros(1, 10, 3, 64, 64)
+    with torch.no_grad():
+        cond(video)  # reuse defaults to False
+    tokens, _ = cond(video, reuse=True)  # autograd on
+    tokens.sum().backward()
+    assert len(calls) == 2
+    assert cond.proj.weight.grad is not None and not cond.proj.weight.grad.any()

@@ -107,7 +107,7 @@ class AudioLatentConditionerV1(nn.Module):
         *,
         noise: Tensor | None = None,
         generator: torch.Generator | None = None,
-        reuse: bool = True,
+        reuse: bool = False,
         stitch_silence: bool = False,
     ) -> tuple[Tensor, Tensor]:
         """audio: (B, C, S) or B items (1, C_b, S_b) (right-padded); `noise` (B, latent_dim, L) or `generator`
@@ -177,7 +177,7 @@ class AudioLatentConditionerV2(nn.Module):
         noise: Tensor | None = None,
         generator: torch.Generator | None = None,
         mask_draws: SpanMaskDraws | None = None,
-        reuse: bool = True,
+        reuse: bool = False,
         stitch_silence: bool = False,
     ) -> tuple[Tensor, Tensor]:
         """audio: (B, C, S) or B items (1, C_b, S_b) (right-padded to the longest) -> (tokens (B, 128,
@@ -198,7 +198,7 @@ class AudioLatentConditionerV2(nn.Module):
         *,
         noise: Tensor | None = None,
         generator: torch.Generator | None = None,
-        reuse: bool = True,
+        reuse: bool = False,
         stitch_silence: bool = False,
     ) -> tuple[Tensor, Tensor]:
         """The part after masking. audio: (B, C, N) -> (tokens (B, 128, cond_dim), mask ones (B, cond_dim))."""

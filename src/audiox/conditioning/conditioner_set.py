@@ -81,13 +81,14 @@ class ConditionerSet(nn.Module):
         *,
         generator: torch.Generator | None = None,
         noise: Mapping[str, Tensor] | None = None,
-        reuse: bool = True,
+        reuse: bool = False,
         stitch_silence: bool = False,
     ) -> dict[str, Condition]:
         """inputs: {id: conditioner input} -> {id: (tokens (B, T, D), mask (B, M))}.
 
         Random draws (audio span masking, VAE sampling) come from `noise[id]` (VAE noise) or `generator`.
-        `reuse`: the video / audio conditioners' exact shortcuts for fixed inputs (no video, silence);
+        `reuse`: the video / audio conditioners' exact shortcuts for fixed inputs (no video, silence; off by
+        default, the pipeline turns them on; they apply only with autograd off);
         `stitch_silence`: the silence encoding from a short silence (~1e-7 off; the fast precision).
         """
         missing = [key for key in self.conditioners if key not in inputs]

@@ -152,9 +152,10 @@ class ClipVideoBase(nn.Module):
         return scrambled_projection(h, self.proj)  # (B, 128, D)
 
     def is_empty_batch(self, video: Tensor) -> bool:
-        """True when every item of video (B, F, 3, H, W) is all zeros (no video): the result is then
-        `empty_condition`; such a batch must have the shape the CLIP path would have accepted."""
-        if not bool(all_zero_items(video).all()):
+        """True when every item of video (B, F, 3, H, W) is all zeros (no video) and autograd is off: the
+        result is then `empty_condition`; such a batch must have the shape the CLIP path would have
+        accepted. (Under autograd the full path runs: its parameters get their zero gradients, as officially.)"""
+        if torch.is_grad_enabled() or not bool(all_zero_items(video).all()):
             return False
         tower = self.visual_encoder_model
         size = tower.config.image_size if tower is not None else video.shape[-1]
@@ -208,9 +209,10 @@ class ClipVideoConditioner(ClipVideoBase):
         is_zero = all_zero_items(video)
         return self.replace_empty(self.clip_tokens(clip_hidden, video.shape[0]), is_zero)
 
-    def forward(self, video: Tensor, *, reuse: bool = True) -> tuple[Tensor, Tensor]:
+    def forward(self, video: Tensor, *, reuse: bool = False) -> tuple[Tensor, Tensor]:
         """video: (B, F, 3, 224, 224) pixels 0..255 (all zeros = no video) -> ((B, 128, 768), (B, 1)).
-        `reuse`: an all-zero batch takes `empty_condition` (same output, CLIP not run)."""
+        `reuse` (the pipeline's, off by default): an all-zero batch takes `empty_condition` (same output,
+        CLIP not run)."""
         if reuse and self.is_empty_batch(video):
             return self.empty_condition(video.shape[0])
         return self.condition_from_clip(self.clip_hidden_states(video), video)
@@ -268,9 +270,9 @@ class ClipSyncVideoConditioner(ClipVideoBase):
         # official quirk: an all-zero video replaces the whole result, sync contribution included
         return self.replace_empty(tokens, is_zero)
 
-    def forward(self, video: Tensor, sync_features: Tensor, *, reuse: bool = True) -> tuple[Tensor, Tensor]:
+    def forward(self, video: Tensor, sync_features: Tensor, *, reuse: bool = False) -> tuple[Tensor, Tensor]:
         """video: (B, F, 3, 224, 224) pixels 0..255; sync_features: (B, 240, 768) Synchformer features
-        (zeros for no video) -> ((B, 128, 768), (B, 1)). `reuse`: an all-zero video batch takes
+        (zeros for no video) -> ((B, 128, 768), (B, 1)). `reuse` (off by default): an all-zero video batch takes
         `empty_condition` (same output: the empty feature replaces the sync part too; CLIP not run)."""
         batch = video.shape[0]
         if sync_features.shape[0] != batch or sync_features.shape[1] != SYNC_TOKENS:
