@@ -101,17 +101,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--float", dest="float_wav", action="store_true", help="32-bit float WAV instead of 16-bit PCM")
     p.add_argument("--no-mux", action="store_true", help="do not write the video with the new soundtrack")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps, ... (one this machine has)")
+    p.add_argument("--precision", choices=("exact", "fast"), default="exact",
+                   help="exact: the official numerics; fast: bf16 steps and VAE decode where the device runs "
+                        "bf16 natively, T5 in float32 on a CPU (see benchmarks/README.md for its error)")
     p.add_argument("--t5", type=Path, help="local T5 folder (default: <model>/t5-base, then the HF cache)")
     p.add_argument("--synchformer", type=Path, help="synchformer_state_dict.pth (default: in the model folder)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from audiox.pipeline import AudioX
-    from audiox.pipeline.device import check_device
-
     if args.output is not None and args.batch is not None:
         raise InputError("-o names one output; with --batch use --out-dir")
-    check_device(args.device)
+    if args.device != "cpu":  # the CPU always exists; checking another device imports torch
+        from audiox.pipeline.device import check_device
+
+        check_device(args.device)
     _check_options(args)
     seed = args.seed if args.seed is not None else secrets.randbits(32)
     # every request is validated against its media, and every output path chosen, before the (slow) model load
@@ -123,8 +126,11 @@ def run(args: argparse.Namespace) -> int:
                          protected=(args.batch,) if args.batch is not None else ())
     if not jobs:
         return 1
+    from audiox.pipeline import AudioX
+
     pipe = AudioX.from_pretrained(args.model, device=args.device, t5=args.t5, synchformer=args.synchformer,
-                                  progress=not args.quiet, lora=args.lora, download=args.download)
+                                  precision=args.precision, progress=not args.quiet, lora=args.lora,
+                                  download=args.download)
     for (name, request), plan in zip(jobs, plans):
         try:
             output = pipe(request)
@@ -160,21 +166,34 @@ def _check_loudness_lengths(jobs) -> None:
 
 
 def _prepared_jobs(args: argparse.Namespace, seed: int) -> tuple[list[tuple[str, object]], int]:
-    """(name, request) per input, each checked against its media files (headers only). A single input
-    raises; in a --batch a bad item is reported and skipped. Returns (jobs, number skipped)."""
-    from audiox.pipeline import GenerationRequest
+    """(name, request) per input: every request's values checked first (no heavy import: a bad value is
+    reported at once), then each against its media files (headers only). A single input raises; in a
+    --batch a bad item is reported and skipped. Returns (jobs, number skipped)."""
+    from audiox.pipeline.request import GenerationRequest
+
+    requests, failures = [], 0
+    for name, fields in _jobs(args):
+        failures += _guarded(args, name, lambda n=name, f=fields: requests.append(
+            (n, GenerationRequest(**_request_fields(args), seed=seed, **f))))
     from audiox.pipeline.prepare import prepare_request
 
-    jobs, failures = [], 0
-    for name, fields in _jobs(args):
-        try:
-            jobs.append((name, prepare_request(GenerationRequest(**_request_fields(args), seed=seed, **fields))))
-        except AudioXError as e:
-            if args.batch is None:
-                raise
-            failures += 1
-            _skip(name, e)
+    jobs: list[tuple[str, object]] = []
+    for name, request in requests:
+        failures += _guarded(args, name, lambda n=name, r=request: jobs.append((n, prepare_request(r))))
     return jobs, failures
+
+
+def _guarded(args: argparse.Namespace, name: str, work) -> int:
+    """Run `work()`; 0 when it succeeds. A single input raises its AudioXError; in a --batch the item is
+    reported as skipped and 1 is returned."""
+    try:
+        work()
+    except AudioXError as e:
+        if args.batch is None:
+            raise
+        _skip(name, e)
+        return 1
+    return 0
 
 
 def _skip(name: str, error: AudioXError) -> None:

@@ -12,7 +12,6 @@ continuation returns the user's audio followed by the new audio (`new_only`: the
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import partial
 
@@ -28,6 +27,7 @@ from audiox.media.audio import crop_or_pad, fix_channels, prepare_audio_prompt, 
 from audiox.pipeline.checks import DEFAULT_INIT_STRENGTH
 from audiox.pipeline.device import check_device
 from audiox.pipeline.inputs import CONDITIONING_WINDOW_S, WindowMedia, conditioner_inputs
+from audiox.pipeline.precision import autocast, resolve_precision
 from audiox.pipeline.prepare import prepare_request
 from audiox.pipeline.request import GenerationRequest
 from audiox.pipeline.splice import kept_window, returned_audio
@@ -66,20 +66,29 @@ class AudioX:
         *,
         synchformer: Synchformer | None = None,
         device: str | torch.device = "cpu",
-        dtype: torch.dtype = torch.float32,
+        dtype: torch.dtype | None = None,
+        precision: str = "exact",
         overlap_s: float = 1.0,
         progress: bool = False,
         defaults: Defaults | None = None,
+        reuse: bool = True,
     ) -> None:
         """`defaults`: the model's own sampler defaults (e.g. a distilled or small model), else the
-        official ones for its family (see `defaults`)."""
+        official ones for its family (see `defaults`). `precision`: "exact" (the official numerics) or
+        "fast" (bf16 steps and decode where native, T5 in float32 on a CPU; `pipeline.precision`); `dtype`
+        overrides the autocast dtype of the sampler steps. `reuse`: skip work whose result is fixed, with the
+        same output (the backbone's step-invariant cache per window, the learned empty feature for no
+        video without running CLIP, the VAE encoding of a silent audio prompt remembered per model);
+        False recomputes everything at every step, as the official code does."""
         if model.conditioner is None or model.pretransform is None:
             raise ConfigError("a generation model needs model.conditioning and model.pretransform in its config")
         device = check_device(device)
         self.model = model.eval().requires_grad_(False).to(device)
         self.synchformer = synchformer.to(device) if synchformer is not None else None
-        self.device, self.dtype = torch.device(device), dtype
-        self.overlap_s, self.progress = overlap_s, progress
+        self.device = torch.device(device)
+        self.precision = resolve_precision(precision, self.device, dtype)
+        self.dtype = self.precision.network_dtype
+        self.overlap_s, self.progress, self.reuse = overlap_s, progress, reuse
         self._defaults = defaults
 
     @classmethod
@@ -273,16 +282,18 @@ class AudioX:
             negative = self._fuse(self._with_text(conditions, request.negative_text, batch))
         init = self._init_latents(request, window, init_audio, generator) if init_audio is not None else None
         settings = self._settings(request)
-        net = partial(model.velocity, context=context, cfg_scale=request.cfg_scale, negative_context=negative)
-        autocast = torch.autocast(self.device.type, dtype=self.dtype) if self.dtype != torch.float32 else nullcontext()
-        with torch.no_grad(), autocast:
+        with torch.no_grad(), autocast(self.device, self.dtype):
+            guidance = model.prepare_guidance(
+                context, cfg_scale=request.cfg_scale, negative_context=negative, reuse=self.reuse
+            )
+            net = partial(model.guided_velocity, guidance=guidance)
             latents = sample_latents(
                 net, noise.to(self.device), objective=model.objective, settings=settings, generator=generator,
                 progress=self.progress, keep=keep, init=init, callback=callback,
             )
-        with torch.no_grad():
-            audio = model.decode(latents.float())  # official: the decoder runs in float32
-        return audio[..., : round(window.duration_s * self.sample_rate)]
+        with torch.no_grad(), autocast(self.device, self.precision.decode_dtype):
+            audio = model.decode(latents.float())  # official: the decoder runs in float32 (exact precision)
+        return audio[..., : round(window.duration_s * self.sample_rate)].float()
 
     @staticmethod
     def _window_media(request: GenerationRequest, window: Window, prompt: Tensor | None) -> WindowMedia:
@@ -294,8 +305,22 @@ class AudioX:
         """Every conditioner, once per window -> {id: (tokens (B, T, D), mask)} on the device."""
         inputs = conditioner_inputs(self.model, media, batch_size=batch, synchformer=self.synchformer)
         inputs = {k: _to_device(v, self.device) for k, v in inputs.items()}
+        self._place_text_encoder()
         with torch.no_grad():
-            return self.model.conditioner(inputs, generator=generator)
+            return self.model.conditioner(
+                inputs, generator=generator, reuse=self.reuse, stitch_silence=self.precision.stitch_silence
+            )
+
+    def _place_text_encoder(self) -> None:
+        """T5 (outside the module tree, so `.to(device)` misses it) on the pipeline's device, in the
+        precision's dtype (exact: the conditioner's own, official float16); moved or cast only when it
+        differs, so pipelines of different precisions or devices can share one model."""
+        for conditioner in self.model.conditioner.conditioners.values():
+            if isinstance(conditioner, T5TextConditioner) and conditioner.text_encoder is not None:
+                wanted = self.precision.text_encoder_dtype or conditioner.text_encoder_dtype
+                first = next(conditioner.text_encoder.model.parameters())
+                if first.dtype != wanted or first.device != self.device:
+                    conditioner.text_encoder.model.to(device=self.device, dtype=wanted)
 
     def _with_text(self, conditions: dict[str, Condition], text: str, batch: int) -> dict[str, Condition]:
         """`conditions` with the text conditioners rerun on `text` (the negative prompt); the video and audio

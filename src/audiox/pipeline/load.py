@@ -78,7 +78,8 @@ def load_pipeline(
     path: str | Path | None = None,
     *,
     device: str | torch.device = "cpu",
-    dtype: torch.dtype = torch.float32,
+    dtype: torch.dtype | None = None,
+    precision: str = "exact",
     t5: str | Path | None = None,
     synchformer: str | Path | None = None,
     progress: bool = False,
@@ -105,7 +106,7 @@ def load_pipeline(
     defaults = Defaults(**options["generation_defaults"]) if "generation_defaults" in options else None
     return AudioX(
         model, synchformer=_synchformer(cfg, files, synchformer, options), device=device, dtype=dtype,
-        progress=progress, defaults=defaults,
+        precision=precision, progress=progress, defaults=defaults,
     )
 
 
