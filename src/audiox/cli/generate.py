@@ -104,6 +104,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", choices=("exact", "fast"), default="exact",
                    help="exact: the official numerics; fast: bf16 steps and VAE decode where the device runs "
                         "bf16 natively, T5 in float32 on a CPU (see benchmarks/README.md for its error)")
+    p.add_argument("--offload", action="store_true",
+                   help="keep only the running stage (conditioners, backbone, VAE) on --device, the rest in host "
+                        "memory: for GPUs too small for the whole model (no effect on a CPU)")
     p.add_argument("--t5", type=Path, help="local T5 folder (default: <model>/t5-base, then the HF cache)")
     p.add_argument("--synchformer", type=Path, help="synchformer_state_dict.pth (default: in the model folder)")
 
@@ -129,8 +132,8 @@ def run(args: argparse.Namespace) -> int:
     from audiox.pipeline import AudioX
 
     pipe = AudioX.from_pretrained(args.model, device=args.device, t5=args.t5, synchformer=args.synchformer,
-                                  precision=args.precision, progress=not args.quiet, lora=args.lora,
-                                  download=args.download)
+                                  precision=args.precision, offload=args.offload, progress=not args.quiet,
+                                  lora=args.lora, download=args.download)
     for (name, request), plan in zip(jobs, plans):
         try:
             output = pipe(request)

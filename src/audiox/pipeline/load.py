@@ -80,6 +80,7 @@ def load_pipeline(
     device: str | torch.device = "cpu",
     dtype: torch.dtype | None = None,
     precision: str = "exact",
+    offload: bool = False,
     t5: str | Path | None = None,
     synchformer: str | Path | None = None,
     progress: bool = False,
@@ -89,7 +90,8 @@ def load_pipeline(
     """Build the model from its config (`path`: a model folder, a Hugging Face repo id such as
     "HKUSTAudio/AudioX-MAF" (local cache; `download=True` fetches what is missing), or None: the shipped own
     model), load every weight strictly, merge the LoRA adapters of `lora` ("FILE", "FILE:SCALE" or (FILE,
-    SCALE); each checked against this base, `checkpoints.lora`), return the pipeline."""
+    SCALE); each checked against this base, `checkpoints.lora`), return the pipeline (`precision`, `offload`:
+    see `AudioX`)."""
     files = model_files(path, download=download)
     config_path = files.config or (files.folder or Path(files.name)) / "config.json"
     cfg = load_config(config_path)
@@ -106,7 +108,7 @@ def load_pipeline(
     defaults = Defaults(**options["generation_defaults"]) if "generation_defaults" in options else None
     return AudioX(
         model, synchformer=_synchformer(cfg, files, synchformer, options), device=device, dtype=dtype,
-        precision=precision, progress=progress, defaults=defaults,
+        precision=precision, offload=offload, progress=progress, defaults=defaults,
     )
 
 
