@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-pytest_plugins = ["tests.tiny_pipelines", "tests.checkpoints.fake_hub"]  # tiny model + media; fake hub cache
+# tiny model + media fixtures; fake hub cache; bitwise_runs
+pytest_plugins = ["tests.tiny_pipelines", "tests.checkpoints.fake_hub", "tests.determinism"]
 
 REPO = Path(__file__).resolve().parents[1]
 # the golden vectors the tests use, copied from the reference set (layout: public/<case>/, full_size_keys/)

@@ -168,7 +168,7 @@ def test_official_sizes_without_tower():
         ),
         (
             lambda: ClipVideoConditioner(ClipConditionerConfig(), output_dim=768, vision_config=None)(
-                torch.zeros(1, 50, 3, 2, 2)
+                torch.ones(1, 50, 3, 2, 2)  # (an all-zero video needs no tower: the empty feature)
             ),
             InputError,
             "without its CLIP tower",

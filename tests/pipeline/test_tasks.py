@@ -114,10 +114,10 @@ def test_conditions_are_encoded_once_per_window_not_per_step(dit_pipe, monkeypat
 
 def test_long_form_windows_continue_each_batch_item_separately(dit_pipe):
     """Batch item k of window 2 is conditioned on item k's own first window, as two single runs would be."""
-    from audiox.pipeline.core import _last_seconds
+    from audiox.pipeline.windows import last_seconds
 
     audio = torch.arange(2 * 2 * 30, dtype=torch.float32).view(2, 2, 30)
-    tail = _last_seconds(audio, 10.0, 2)
+    tail = last_seconds(audio, 10.0, 2)
     assert tail.shape == (2, 2, 20) and torch.equal(tail, audio[..., -20:])
-    short = _last_seconds(audio[..., :5], 10.0, 2)
+    short = last_seconds(audio[..., :5], 10.0, 2)
     assert torch.equal(short[..., :15], torch.zeros(2, 2, 15)) and torch.equal(short[..., 15:], audio[..., :5])

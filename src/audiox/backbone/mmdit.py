@@ -14,7 +14,7 @@ from torch import nn
 
 from audiox.backbone.mmdit_block import MMDitSingleBlock
 from audiox.backbone.rotary import adjacent_rope_table
-from audiox.backbone.stem import BackboneStem
+from audiox.backbone.stem import BackboneStem, StepInvariantCache
 from audiox.config.schema import BackboneConfig
 from audiox.errors import ConfigError, InputError
 
@@ -94,23 +94,47 @@ class ContinuousMMDiTTransformer(nn.Module):
         cond = self.proj_mm_seq_len(m.transpose(1, 2)).transpose(1, 2)  # (B, S, D)
         return cond if self.pooled is None else cond + self.pooled(context)
 
-    def forward(self, x: torch.Tensor, *, time_token: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        """x: (B, L, C_in), time_token: (B, 1, D), context: (B, N, mm_token_dim) -> (B, 1+L, C_out)."""
-        return self.block_outputs(x, time_token=time_token, context=context, depths=(len(self.layers),))[0]
+    def modulations(self, context: torch.Tensor) -> tuple[tuple[torch.Tensor, ...], ...]:
+        """context: (B, N, mm_token_dim) -> per block the six adaLN tensors, each (B, S, D). They depend on
+        the context only (pooled condition included), so a generation computes them once."""
+        cond = self.project_mm_tokens(context)  # (B, S, D)
+        return tuple(layer.modulation(cond) for layer in self.layers)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        *,
+        time_token: torch.Tensor,
+        context: torch.Tensor,
+        modulations: tuple[tuple[torch.Tensor, ...], ...] | None = None,
+    ) -> torch.Tensor:
+        """x: (B, L, C_in), time_token: (B, 1, D), context: (B, N, mm_token_dim) -> (B, 1+L, C_out).
+        `modulations`: `self.modulations(context)` computed earlier (then `context` is not read)."""
+        return self.block_outputs(
+            x, time_token=time_token, context=context, depths=(len(self.layers),), modulations=modulations
+        )[0]
 
     def block_outputs(
-        self, x: torch.Tensor, *, time_token: torch.Tensor, context: torch.Tensor, depths: Sequence[int]
+        self,
+        x: torch.Tensor,
+        *,
+        time_token: torch.Tensor,
+        context: torch.Tensor,
+        depths: Sequence[int],
+        modulations: tuple[tuple[torch.Tensor, ...], ...] | None = None,
     ) -> list[torch.Tensor]:
         """`project_out` of the hidden states after the first d blocks, for each d in `depths` (ascending,
-        1..depth), from one pass: [(B, 1+L, C_out)] (DMD discriminator features; `forward` is the full depth)."""
+        1..depth), from one pass: [(B, 1+L, C_out)] (DMD discriminator features; `forward` is the full depth).
+        `modulations` as in `forward`."""
         h = torch.cat((time_token, self.project_in(x)), dim=1)  # (B, S, D)
-        cond = self.project_mm_tokens(context)  # (B, S, D)
+        cond = self.project_mm_tokens(context) if modulations is None else None  # (B, S, D)
         # The RoPE table is recomputed per call (never a buffer), so a model built on `meta` and then
         # materialised by loading a checkpoint has no uninitialised state.
         cos, sin = adjacent_rope_table(self.seq_len, self.head_dim, device=h.device)  # (S, E/2)
         outs = []
         for depth, layer in enumerate(self.layers[: max(depths)], start=1):
-            h = layer(h, cond, cos, sin, time_token)
+            modulation = None if modulations is None else modulations[depth - 1]
+            h = layer(h, cond, cos, sin, time_token, modulation=modulation)
             if depth in depths:
                 outs.append(self.project_out(h))
         return outs
@@ -159,13 +183,32 @@ class MMDiffusionTransformer(BackboneStem):
         """The only latent length L this model accepts (`latent_seq_len - 1`)."""
         return self.transformer.seq_len - 1
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, cross_attn_cond: torch.Tensor) -> torch.Tensor:
+    def prepare(self, cross_attn_cond: torch.Tensor) -> StepInvariantCache:
+        """The step-invariant work for `cross_attn_cond` (B, num_mm_tokens, mm_token_dim): every block's
+        adaLN modulation (depth x 6 tensors (B, S, D)). Pass the result to each step's forward."""
+        self._check_context(cross_attn_cond)
+        return StepInvariantCache(cross_attn_cond, self.transformer.modulations(cross_attn_cond))
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        t: torch.Tensor,
+        cross_attn_cond: torch.Tensor,
+        *,
+        cache: StepInvariantCache | None = None,
+    ) -> torch.Tensor:
         """x: (B, C, L) with L = latent_seq_len - 1, t: (B,), cross_attn_cond: (B, num_mm_tokens,
-        mm_token_dim) -> (B, C, L)."""
-        return self.block_outputs(x, t, cross_attn_cond, (len(self.transformer.layers),))[0]
+        mm_token_dim) -> (B, C, L). `cache`: `self.prepare(cross_attn_cond)` (same output, less work)."""
+        return self.block_outputs(x, t, cross_attn_cond, (len(self.transformer.layers),), cache=cache)[0]
 
     def block_outputs(
-        self, x: torch.Tensor, t: torch.Tensor, cross_attn_cond: torch.Tensor, depths: Sequence[int]
+        self,
+        x: torch.Tensor,
+        t: torch.Tensor,
+        cross_attn_cond: torch.Tensor,
+        depths: Sequence[int],
+        *,
+        cache: StepInvariantCache | None = None,
     ) -> list[torch.Tensor]:
         """The output head applied after the first d blocks, for each d in `depths`: [(B, C, L)] (the last
         entry of the full depth is `forward`'s output). Inputs as `forward`."""
@@ -175,13 +218,22 @@ class MMDiffusionTransformer(BackboneStem):
                 f"{tuple(x.shape)=}: the MMDiT was built for exactly {self.num_latent_frames} latent frames "
                 f"(_latent_seq_len {self.transformer.seq_len}); change the duration or the config"
             )
-        if cross_attn_cond.shape[1] != self.num_mm_tokens:
-            raise InputError(
-                f"{tuple(cross_attn_cond.shape)=}: the MMDiT needs {self.num_mm_tokens} context tokens"
-            )
+        self._check_context(cross_attn_cond)
+        if cache is not None:
+            cache.check(cross_attn_cond)
         time_token = self.embed_timestep(t)[:, None]  # (B, 1, D)
-        outs = self.transformer.block_outputs(self.pre(x), time_token=time_token, context=cross_attn_cond, depths=depths)
+        modulations = None if cache is None else cache.per_layer
+        outs = self.transformer.block_outputs(
+            self.pre(x), time_token=time_token, context=cross_attn_cond, depths=depths, modulations=modulations
+        )  # [(B, S, C)]
         return [self.post(out) for out in outs]  # (B, C, L) each
+
+    def _check_context(self, cross_attn_cond: torch.Tensor) -> None:
+        if cross_attn_cond.ndim != 3 or cross_attn_cond.shape[1:] != (self.num_mm_tokens, self.mm_token_dim):
+            raise InputError(
+                f"{tuple(cross_attn_cond.shape)=}: the MMDiT needs (B, {self.num_mm_tokens}, "
+                f"{self.mm_token_dim}) context tokens"
+            )
 
 
 @torch.no_grad()

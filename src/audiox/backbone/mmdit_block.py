@@ -53,9 +53,20 @@ class CrossAttention(nn.Module):
     def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         """x: (B, S, D), context: (B, M, D) -> (B, S, D)."""
         q = rms_norm(rearrange(self.to_q(x), "b s (h e) -> b h s e", h=self.num_heads))
-        kv = rearrange(self.to_kv(context), "b m (h e j) -> j b h m e", h=self.num_heads, j=2)
-        normed_k, raw_v = rms_norm(kv[0]), kv[1]
+        normed_k, raw_v = self._keys_values(context)
         return attend(q, raw_v, normed_k)  # swapped: keys = raw "v", values = normed "k"
+
+    def single_key(self, context: torch.Tensor) -> torch.Tensor:
+        """The output for a single context token without the dead query: context (B, 1, D) -> (B, 1, D),
+        which broadcasts over S like `forward`'s (B, S, D). Exact: the softmax over one key is 1.0, so
+        every position gets 1.0 * value, that value itself."""
+        normed_k, _ = self._keys_values(context)  # (B, H, 1, E)
+        return rearrange(normed_k, "b h m e -> b m (h e)")
+
+    def _keys_values(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """context (B, M, D) -> (normed "k", raw "v"), each (B, H, M, E)."""
+        kv = rearrange(self.to_kv(context), "b m (h e j) -> j b h m e", h=self.num_heads, j=2)
+        return rms_norm(kv[0]), kv[1]
 
 
 class MMDitSingleBlock(nn.Module):
@@ -76,13 +87,30 @@ class MMDitSingleBlock(nn.Module):
         self.ffn = ConvMLP(dim=dim, hidden=conv_mlp_hidden(dim, mlp_ratio), kernel_size=kernel_size)
         self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(dim, 6 * dim))
 
+    def modulation(self, cond: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """cond: (B, S, D) -> the six adaLN tensors (shift1, scale1, gate1, shift2, scale2, gate2), each
+        (B, S, D). They depend on the conditions only, not on x or t (see `StepInvariantCache`)."""
+        return tuple(self.adaLN_modulation(cond).chunk(6, dim=-1))
+
     def forward(
-        self, x: torch.Tensor, cond: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, context: torch.Tensor
+        self,
+        x: torch.Tensor,
+        cond: torch.Tensor | None,
+        cos: torch.Tensor,
+        sin: torch.Tensor,
+        context: torch.Tensor,
+        *,
+        modulation: tuple[torch.Tensor, ...] | None = None,
     ) -> torch.Tensor:
         """x: (B, S, D), cond: (B, S, D) per-position conditioning, cos/sin: (S, E/2), context: (B, 1, D)
-        time token -> (B, S, D)."""
-        shift1, scale1, gate1, shift2, scale2, gate2 = self.adaLN_modulation(cond).chunk(6, dim=-1)
+        time token -> (B, S, D). With `modulation` (`self.modulation(cond)` computed earlier) cond is not
+        read and the single-key cross-attention skips its dead query projection (both exact)."""
+        cached = modulation is not None
+        shift1, scale1, gate1, shift2, scale2, gate2 = modulation if cached else self.modulation(cond)
         attn_out = self.attn(modulate(self.norm1(x), shift1, scale1), cos, sin)
         x = x + self.linear1(attn_out) * gate1
-        x = x + self.cross_attn(x, context)
+        if cached and context.shape[1] == 1:
+            x = x + self.cross_attn.single_key(context)  # (B, 1, D) broadcast over S
+        else:
+            x = x + self.cross_attn(x, context)
         return x + self.ffn(modulate(self.norm2(x), shift2, scale2)) * gate2

@@ -7,6 +7,9 @@ Attribute names are the official state-dict names (`timestep_features`, `to_time
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -35,6 +38,28 @@ def check_backbone_config(cfg: BackboneConfig) -> None:
         raise ConfigError(
             f"model.diffusion.config: embed_dim {cfg.embed_dim} is not divisible by num_heads {cfg.num_heads}"
         )
+
+
+@dataclass(frozen=True, eq=False)
+class StepInvariantCache:
+    """What a backbone computes from the context alone, once per generation (per window and CFG batch):
+    built by the backbone's `prepare(context)`, then passed to every sampler step's forward, which skips
+    that work. Exact: a step with the cache computes the same numbers as one without.
+
+    `context` is the (B, N, D) tensor it was built from; a forward given another tensor is refused, so a
+    cache can never be applied to the wrong conditions. `per_layer` holds one entry per transformer block
+    (MMDiT: the six adaLN modulations; DiT: the cross-attention keys and values)."""
+
+    context: torch.Tensor
+    per_layer: tuple[Any, ...]
+
+    def check(self, context: torch.Tensor) -> None:
+        """Raise `InputError` unless `context` is the very tensor this cache was prepared from."""
+        if context is not self.context:
+            raise InputError(
+                "the backbone got a StepInvariantCache prepared for another context; call prepare(context) "
+                "with the context passed to this forward"
+            )
 
 
 class BackboneStem(nn.Module):

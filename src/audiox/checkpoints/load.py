@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from audiox.checkpoints import keys
+from audiox.checkpoints.aligned import aligned
 from audiox.checkpoints.read import read_checkpoint
 from audiox.errors import CheckpointError
 
@@ -44,7 +45,7 @@ def load_into(module: nn.Module, state_dict: StateDict, *, config_name: str, sou
 
     Weight-norm names are matched to the module's style and tolerated keys (CLIP `position_ids`) are
     dropped or kept as the module needs. A module built on the `meta` device gets the file's tensors
-    assigned (cast to the module's dtype). Raises `CheckpointError` (one line) on any mismatch; the
+    assigned (cast to the module's dtype, in 64-byte aligned memory: `checkpoints.aligned`). Raises `CheckpointError` (one line) on any mismatch; the
     module is untouched in that case.
     """
     expected = module.state_dict()
@@ -56,7 +57,7 @@ def load_into(module: nn.Module, state_dict: StateDict, *, config_name: str, sou
     on_meta = any(t.is_meta for t in expected.values())
     if on_meta:
         state_dict = {
-            k: v.to(dtype=expected[k].dtype) if v.is_floating_point() else v for k, v in state_dict.items()
+            k: aligned(v.to(dtype=expected[k].dtype) if v.is_floating_point() else v) for k, v in state_dict.items()
         }
     try:
         module.load_state_dict(state_dict, strict=True, assign=on_meta)

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from safetensors import SafetensorError, safe_open
 
+from audiox.checkpoints.aligned import aligned
 from audiox.errors import CheckpointError
 
 # Turbo loader order: the first of these that holds a dict is the state dict
@@ -71,12 +72,13 @@ def is_safetensors(path: Path) -> bool:
 
 
 def read_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """All tensors (on CPU) and the string metadata of a safetensors file."""
+    """All tensors (on CPU, 64-byte aligned: `checkpoints.aligned`) and the string metadata of a safetensors
+    file."""
     path = check_file(path)
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
             metadata = dict(f.metadata() or {})
-            tensors = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
+            tensors = {key: aligned(f.get_tensor(key)) for key in f.keys()}  # noqa: SIM118 (not a dict)
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(
             f"{path}: not a readable safetensors file ({_one_line(e)}); re-download or re-convert it"

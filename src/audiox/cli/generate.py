@@ -29,6 +29,8 @@ Examples:
   audiox generate "rain on a tin roof" --init-audio rain.wav --init-strength 0.4    (a variation)
   audiox generate "rain" --loudness -14 -o rain.wav                 (loudness-normalised, needs [loudness])
   audiox generate "rain" --batch prompts.txt --out-dir outs/ --model AudioX/
+  torchrun --nproc-per-node 8 -m audiox.cli.main generate --batch prompts.txt --out-dir outs/ --device cuda
+                                  (one disjoint shard per rank; a rerun skips finished items: audiox.cli.ranks)
   audiox generate "a new sound" --model AudioX/ --lora runs/lora/export/final/adapter.safetensors:0.8
 """
 
@@ -44,6 +46,7 @@ from pathlib import Path
 
 from audiox.cli.model_arg import MODEL_HELP, add_download_argument
 from audiox.cli.outputs import PlannedOutput, plan_outputs
+from audiox.cli.ranks import Ranks
 from audiox.errors import AudioXError, InputError
 
 MEDIA_SUFFIXES = (".mp4", ".mkv", ".mov", ".webm", ".avi", ".jpg", ".jpeg", ".png", ".webp", ".bmp")
@@ -91,6 +94,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out-dir", type=Path, default=Path("."),
                    help="folder for outputs named after the input and task (default: the current folder)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files (never an input)")
+    p.add_argument("--skip-existing", action="store_true",
+                   help="resume a --batch: items whose output files exist are skipped (names then never move on "
+                        "to _2); always on when launched by torchrun, where each rank takes a disjoint shard")
     p.add_argument("--batch", type=Path, help="a folder of videos/images, or a text file with one prompt or media path per line")
     level = p.add_mutually_exclusive_group()
     level.add_argument("--raw", action="store_true", help="write raw values (no peak normalisation)")
@@ -101,31 +107,89 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--float", dest="float_wav", action="store_true", help="32-bit float WAV instead of 16-bit PCM")
     p.add_argument("--no-mux", action="store_true", help="do not write the video with the new soundtrack")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps, ... (one this machine has)")
+    p.add_argument("--precision", choices=("exact", "fast"), default="exact",
+                   help="exact: the official numerics; fast: bf16 steps and VAE decode where the device runs "
+                        "bf16 natively, T5 in float32 on a CPU (see benchmarks/README.md for its error)")
+    p.add_argument("--offload", action="store_true",
+                   help="keep only the running stage (conditioners, backbone, VAE) on --device, the rest in host "
+                        "memory: for GPUs too small for the whole model (no effect on a CPU)")
     p.add_argument("--t5", type=Path, help="local T5 folder (default: <model>/t5-base, then the HF cache)")
     p.add_argument("--synchformer", type=Path, help="synchformer_state_dict.pth (default: in the model folder)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from audiox.pipeline import AudioX
-    from audiox.pipeline.device import check_device
-
     if args.output is not None and args.batch is not None:
         raise InputError("-o names one output; with --batch use --out-dir")
-    check_device(args.device)
+    ranks = Ranks()
+    if os.environ.get("WORLD_SIZE", "1") != "1":  # launched by torchrun: one shard of the batch per rank
+        from audiox.cli import ranks as rank_group
+
+        ranks = rank_group.join()
+    try:
+        return _run(args, ranks)
+    finally:
+        if ranks.world > 1:
+            rank_group.leave(ranks)
+
+
+def _run(args: argparse.Namespace, ranks: Ranks) -> int:
+    device = ranks.device(args.device)
+    if device != "cpu":  # the CPU always exists; checking another device imports torch
+        from audiox.pipeline.device import check_device
+
+        check_device(device)
     _check_options(args)
     seed = args.seed if args.seed is not None else secrets.randbits(32)
+    seed = seed if ranks.world == 1 else _agreed(seed, ranks)
     # every request is validated against its media, and every output path chosen, before the (slow) model load
-    jobs, failures = _prepared_jobs(args, seed)
+    jobs, failures = _prepared_jobs(args, seed, report=ranks.rank == 0)
+    failures = failures if ranks.rank == 0 else 0  # every rank checks every item; rank 0 reports and counts
     if args.loudness is not None:
         _check_loudness_lengths(jobs)
-    plans = plan_outputs(jobs, output=args.output, out_dir=args.out_dir, overwrite=args.overwrite,
+    resume = args.skip_existing or ranks.world > 1  # names from the list alone, never from existing files
+    plans = plan_outputs(jobs, output=args.output, out_dir=args.out_dir, overwrite=args.overwrite or resume,
                          mux=not args.no_mux, float_samples=args.float_wav,
                          protected=(args.batch,) if args.batch is not None else ())
-    if not jobs:
-        return 1
-    pipe = AudioX.from_pretrained(args.model, device=args.device, t5=args.t5, synchformer=args.synchformer,
-                                  progress=not args.quiet, lora=args.lora, download=args.download)
-    for (name, request), plan in zip(jobs, plans):
+    todo = _shard(jobs, plans, ranks, skip_done=resume and not args.overwrite, quiet=args.quiet)
+    if todo:
+        failures += _generate(args, device, todo)
+    if ranks.world > 1:
+        from audiox.cli.ranks import total
+
+        failures = total(failures, ranks)
+    return 1 if failures or not jobs else 0
+
+
+def _agreed(seed: int, ranks: Ranks) -> int:
+    from audiox.cli.ranks import agree
+
+    return int(agree(seed, ranks))
+
+
+def _shard(jobs: list, plans: list, ranks: Ranks, *, skip_done: bool, quiet: bool) -> list:
+    """(job, plan) pairs this rank generates: its shard of the batch, without the items whose files all
+    exist already when `skip_done` (a rerun of an interrupted batch)."""
+    todo = []
+    for index, (job, plan) in enumerate(zip(jobs, plans)):
+        if not ranks.mine(index):
+            continue
+        if skip_done and all(path.exists() for planned in plan for path in planned.paths()):
+            if not quiet:
+                print(f"{shown(plan[0].audio)}: done already, skipped", file=sys.stderr)
+            continue
+        todo.append((job, plan))
+    return todo
+
+
+def _generate(args: argparse.Namespace, device: str, todo: list) -> int:
+    """Load the model once and generate every (job, plan) of `todo`; returns how many failed."""
+    from audiox.pipeline import AudioX
+
+    pipe = AudioX.from_pretrained(args.model, device=device, t5=args.t5, synchformer=args.synchformer,
+                                  precision=args.precision, offload=args.offload, progress=not args.quiet,
+                                  lora=args.lora, download=args.download)
+    failures = 0
+    for (name, request), plan in todo:
         try:
             output = pipe(request)
             written = _write(output, args, plan)
@@ -135,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
                 raise
             failures += 1
             _skip(name, e)
-    return 1 if failures else 0
+    return failures
 
 
 def _check_options(args: argparse.Namespace) -> None:
@@ -159,22 +223,38 @@ def _check_loudness_lengths(jobs) -> None:
                              f"(--duration {MIN_LOUDNESS_S}) or drop --loudness")
 
 
-def _prepared_jobs(args: argparse.Namespace, seed: int) -> tuple[list[tuple[str, object]], int]:
-    """(name, request) per input, each checked against its media files (headers only). A single input
-    raises; in a --batch a bad item is reported and skipped. Returns (jobs, number skipped)."""
-    from audiox.pipeline import GenerationRequest
+def _prepared_jobs(
+    args: argparse.Namespace, seed: int, *, report: bool = True
+) -> tuple[list[tuple[str, object]], int]:
+    """(name, request) per input: every request's values checked first (no heavy import: a bad value is
+    reported at once), then each against its media files (headers only). A single input raises; in a
+    --batch a bad item is reported (when `report`) and skipped. Returns (jobs, number skipped)."""
+    from audiox.pipeline.request import GenerationRequest
+
+    requests, failures = [], 0
+    for name, fields in _jobs(args):
+        failures += _guarded(args, name, lambda n=name, f=fields: requests.append(
+            (n, GenerationRequest(**_request_fields(args), seed=seed, **f))), report)
     from audiox.pipeline.prepare import prepare_request
 
-    jobs, failures = [], 0
-    for name, fields in _jobs(args):
-        try:
-            jobs.append((name, prepare_request(GenerationRequest(**_request_fields(args), seed=seed, **fields))))
-        except AudioXError as e:
-            if args.batch is None:
-                raise
-            failures += 1
-            _skip(name, e)
+    jobs: list[tuple[str, object]] = []
+    for name, request in requests:
+        failures += _guarded(args, name, lambda n=name, r=request: jobs.append((n, prepare_request(r))), report)
     return jobs, failures
+
+
+def _guarded(args: argparse.Namespace, name: str, work, report: bool = True) -> int:
+    """Run `work()`; 0 when it succeeds. A single input raises its AudioXError; in a --batch the item is
+    reported as skipped and 1 is returned."""
+    try:
+        work()
+    except AudioXError as e:
+        if args.batch is None:
+            raise
+        if report:
+            _skip(name, e)
+        return 1
+    return 0
 
 
 def _skip(name: str, error: AudioXError) -> None:

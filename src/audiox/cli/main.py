@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import sys
 
 from audiox.errors import AudioXError
@@ -31,34 +33,47 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
+    """The `audiox` parser. `verb`: import and build only that verb's options (the others are listed with
+    their one-line help, which needs no import), so `--help` and argument errors stay fast; None builds all."""
     parser = OneLineParser(
         prog="audiox", description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars or chatter on stderr")
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-    import importlib
-
-    for verb, help_text in VERBS.items():
-        module = importlib.import_module(f"audiox.cli.{verb.replace('-', '_')}")
-        p = sub.add_parser(verb, help=help_text, description=module.__doc__,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name, help_text in VERBS.items():
+        p = sub.add_parser(name, help=help_text, formatter_class=argparse.RawDescriptionHelpFormatter)
+        if verb is not None and name != verb:
+            continue
+        module = importlib.import_module(f"audiox.cli.{name.replace('-', '_')}")
+        p.description = module.__doc__
         p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress or chatter")
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
 
 
-def _quiet_third_party() -> None:
-    """transformers prints its own progress bars and warnings on load; the CLI has its own."""
-    from transformers.utils import logging as hf_logging
+def chosen_verb(argv: list[str]) -> str | None:
+    """The verb on the command line (the first argument that is one), else None."""
+    return next((a for a in argv if a in VERBS), None)
 
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
+
+def _quiet_third_party() -> None:
+    """transformers prints its own progress bars and warnings on load; the CLI has its own. Set through the
+    environment (read when transformers is imported, which only the verbs that need it do), or directly
+    when it is already imported."""
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if "transformers" in sys.modules:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(chosen_verb(argv) or "").parse_args(argv)
     _quiet_third_party()
     try:
         return int(args._run(args) or 0)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from audiox.errors import InputError
-from audiox.media.audio import WRITE_FORMATS
+from audiox.media.formats import WRITE_FORMATS
 
 VIDEO_OUT_SUFFIX = ".mp4"
 NAME_MAX_BYTES = 255

@@ -22,7 +22,7 @@ from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from audiox.synth.own_training import OwnRecipe
+    from audiox.config.own_recipe import OwnRecipe
 
     d = OwnRecipe()
     p.add_argument("--out", type=Path, required=True, help="run folder (vae/, cache/, dit/, decoder/, model/)")

@@ -107,14 +107,20 @@ class AudioLatentConditionerV1(nn.Module):
         *,
         noise: Tensor | None = None,
         generator: torch.Generator | None = None,
+        reuse: bool = False,
+        stitch_silence: bool = False,
     ) -> tuple[Tensor, Tensor]:
         """audio: (B, C, S) or B items (1, C_b, S_b) (right-padded); `noise` (B, latent_dim, L) or `generator`
-        for the VAE sample -> (tokens (B, L, cond_dim), mask ones (B, cond_dim))."""
+        for the VAE sample -> (tokens (B, L, cond_dim), mask ones (B, cond_dim)). `reuse`: an all-silent
+        batch takes the VAE encoder output remembered per model (same output, same draw); `stitch_silence`:
+        computed from a short silence (`AutoencoderPretransform.encode`)."""
         # official quirk: the silence test is exact equality on the raw input, yet silent items still
         # go through the VAE (and consume its noise draw)
         is_zero = silent_items(audio)  # (B,)
         audio = batch_audio(audio, channels=self.pretransform.io_channels)
-        latents = self.pretransform.encode(audio, noise=noise, generator=generator)  # (B, D, L)
+        latents = self.pretransform.encode(
+            audio, noise=noise, generator=generator, reuse_silence=reuse, stitch_silence=stitch_silence
+        )  # (B, D, L)
         tokens = self.proj_out(latents.transpose(1, 2))  # (B, L, cond_dim)
         if tokens.shape[1] != self.empty_audio_feat.shape[1]:
             raise InputError(
@@ -171,20 +177,34 @@ class AudioLatentConditionerV2(nn.Module):
         noise: Tensor | None = None,
         generator: torch.Generator | None = None,
         mask_draws: SpanMaskDraws | None = None,
+        reuse: bool = False,
+        stitch_silence: bool = False,
     ) -> tuple[Tensor, Tensor]:
         """audio: (B, C, S) or B items (1, C_b, S_b) (right-padded to the longest) -> (tokens (B, 128,
         cond_dim), mask ones (B, cond_dim)). Randomness: span-mask draws (`mask_draws` or `generator`),
-        then the VAE sample (`noise` (B, latent_dim, latent_seq_len) or `generator`), in that order."""
+        then the VAE sample (`noise` (B, latent_dim, latent_seq_len) or `generator`), in that order.
+        `reuse`: an all-silent batch takes the VAE encoder output remembered per model (same output and
+        draws: masking silence leaves silence); `stitch_silence`: see `AutoencoderPretransform.encode`."""
         audio = batch_audio(audio, channels=self.pretransform.io_channels)
         # official quirk: the random span masking is applied at inference too
         audio = self.mask_audio(audio, mask_draws=mask_draws, generator=generator)
-        return self.tokens_from_audio(audio, noise=noise, generator=generator)
+        return self.tokens_from_audio(
+            audio, noise=noise, generator=generator, reuse=reuse, stitch_silence=stitch_silence
+        )
 
     def tokens_from_audio(
-        self, audio: Tensor, *, noise: Tensor | None = None, generator: torch.Generator | None = None
+        self,
+        audio: Tensor,
+        *,
+        noise: Tensor | None = None,
+        generator: torch.Generator | None = None,
+        reuse: bool = False,
+        stitch_silence: bool = False,
     ) -> tuple[Tensor, Tensor]:
         """The part after masking. audio: (B, C, N) -> (tokens (B, 128, cond_dim), mask ones (B, cond_dim))."""
-        latents = self.pretransform.encode(audio, noise=noise, generator=generator)  # (B, D, L)
+        latents = self.pretransform.encode(
+            audio, noise=noise, generator=generator, reuse_silence=reuse, stitch_silence=stitch_silence
+        )  # (B, D, L)
         if latents.shape[-1] != self.latent_seq_len:
             raise InputError(
                 f"audio prompt encodes to {latents.shape[-1]} latent frames, the conditioner needs "

@@ -81,10 +81,15 @@ class ConditionerSet(nn.Module):
         *,
         generator: torch.Generator | None = None,
         noise: Mapping[str, Tensor] | None = None,
+        reuse: bool = False,
+        stitch_silence: bool = False,
     ) -> dict[str, Condition]:
         """inputs: {id: conditioner input} -> {id: (tokens (B, T, D), mask (B, M))}.
 
         Random draws (audio span masking, VAE sampling) come from `noise[id]` (VAE noise) or `generator`.
+        `reuse`: the video / audio conditioners' exact shortcuts for fixed inputs (no video, silence; off by
+        default, the pipeline turns them on; they apply only with autograd off);
+        `stitch_silence`: the silence encoding from a short silence (~1e-7 off; the fast precision).
         """
         missing = [key for key in self.conditioners if key not in inputs]
         if missing:
@@ -92,18 +97,29 @@ class ConditionerSet(nn.Module):
         noise = noise or {}
         out: dict[str, Condition] = {}
         for key, conditioner in self.conditioners.items():
-            out[key] = _run_one(conditioner, inputs[key], generator=generator, noise=noise.get(key))
+            out[key] = _run_one(
+                conditioner, inputs[key], generator=generator, noise=noise.get(key), reuse=reuse,
+                stitch_silence=stitch_silence,
+            )
         return out
 
 
 def _run_one(
-    conditioner: nn.Module, value: Any, *, generator: torch.Generator | None, noise: Tensor | None
+    conditioner: nn.Module,
+    value: Any,
+    *,
+    generator: torch.Generator | None,
+    noise: Tensor | None,
+    reuse: bool,
+    stitch_silence: bool,
 ) -> Condition:
     if isinstance(conditioner, ClipSyncVideoConditioner):
         video, sync = value
-        return conditioner(video, sync)
+        return conditioner(video, sync, reuse=reuse)
+    if isinstance(conditioner, ClipVideoConditioner):
+        return conditioner(value, reuse=reuse)
     if isinstance(conditioner, (AudioLatentConditionerV1, AudioLatentConditionerV2)):
-        return conditioner(value, noise=noise, generator=generator)
+        return conditioner(value, noise=noise, generator=generator, reuse=reuse, stitch_silence=stitch_silence)
     return conditioner(value)
 
 

@@ -151,6 +151,24 @@ class ClipVideoBase(nn.Module):
             h = rearrange(clip_hidden, "(b t) q d -> b (t q) d", b=batch)  # (B, F*Q, D)
         return scrambled_projection(h, self.proj)  # (B, 128, D)
 
+    def is_empty_batch(self, video: Tensor) -> bool:
+        """True when every item of video (B, F, 3, H, W) is all zeros (no video) and autograd is off: the
+        result is then `empty_condition`; such a batch must have the shape the CLIP path would have
+        accepted. (Under autograd the full path runs: its parameters get their zero gradients, as officially.)"""
+        if torch.is_grad_enabled() or not bool(all_zero_items(video).all()):
+            return False
+        tower = self.visual_encoder_model
+        size = tower.config.image_size if tower is not None else video.shape[-1]
+        if video.dim() != 5 or video.shape[1:] != (self.num_frames, 3, size, size):
+            raise InputError(f"{video.shape=}, expected (B, {self.num_frames}, 3, {size}, {size})")
+        return True
+
+    def empty_condition(self, batch: int) -> tuple[Tensor, Tensor]:
+        """What an all-zero video of `batch` items gives, without running CLIP: every item's tokens are
+        replaced by `empty_visual_feat` anyway -> ((B, 128, 768), mask ones (B, 1))."""
+        tokens = self.empty_visual_feat.repeat(batch, 1, 1)  # (B, 128, 768)
+        return tokens, torch.ones(batch, 1, device=tokens.device)
+
     def replace_empty(self, tokens: Tensor, is_zero: Tensor) -> tuple[Tensor, Tensor]:
         """tokens: (B, 128, 768), is_zero: (B,) -> (tokens with empty items replaced, mask ones (B, 1))."""
         empty = self.empty_visual_feat.expand(tokens.shape[0], -1, -1)
@@ -191,8 +209,12 @@ class ClipVideoConditioner(ClipVideoBase):
         is_zero = all_zero_items(video)
         return self.replace_empty(self.clip_tokens(clip_hidden, video.shape[0]), is_zero)
 
-    def forward(self, video: Tensor) -> tuple[Tensor, Tensor]:
-        """video: (B, F, 3, 224, 224) pixels 0..255 (all zeros = no video) -> ((B, 128, 768), (B, 1))."""
+    def forward(self, video: Tensor, *, reuse: bool = False) -> tuple[Tensor, Tensor]:
+        """video: (B, F, 3, 224, 224) pixels 0..255 (all zeros = no video) -> ((B, 128, 768), (B, 1)).
+        `reuse` (the pipeline's, off by default): an all-zero batch takes `empty_condition` (same output,
+        CLIP not run)."""
+        if reuse and self.is_empty_batch(video):
+            return self.empty_condition(video.shape[0])
         return self.condition_from_clip(self.clip_hidden_states(video), video)
 
 
@@ -248,7 +270,13 @@ class ClipSyncVideoConditioner(ClipVideoBase):
         # official quirk: an all-zero video replaces the whole result, sync contribution included
         return self.replace_empty(tokens, is_zero)
 
-    def forward(self, video: Tensor, sync_features: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, video: Tensor, sync_features: Tensor, *, reuse: bool = False) -> tuple[Tensor, Tensor]:
         """video: (B, F, 3, 224, 224) pixels 0..255; sync_features: (B, 240, 768) Synchformer features
-        (zeros for no video) -> ((B, 128, 768), (B, 1))."""
+        (zeros for no video) -> ((B, 128, 768), (B, 1)). `reuse` (off by default): an all-zero video batch takes
+        `empty_condition` (same output: the empty feature replaces the sync part too; CLIP not run)."""
+        batch = video.shape[0]
+        if sync_features.shape[0] != batch or sync_features.shape[1] != SYNC_TOKENS:
+            raise InputError(f"{sync_features.shape=}, expected ({batch}, {SYNC_TOKENS}, {self.clip_width})")
+        if reuse and self.is_empty_batch(video):
+            return self.empty_condition(batch)
         return self.condition_from_clip(self.clip_hidden_states(video), video, sync_features)

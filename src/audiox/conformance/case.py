@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file
 
+from audiox.checkpoints.aligned import load_aligned
 from audiox.errors import InputError
 
 CASE_FILES = ("case.json", "config.json", "state_dict.safetensors", "inputs.safetensors", "outputs.safetensors")
@@ -60,9 +60,9 @@ def read_case(folder: str | Path) -> Case:
         kind=kind,
         meta=meta,
         config=config,
-        state_dict=load_file(folder / "state_dict.safetensors"),
-        inputs=_normalise_inputs(load_file(folder / "inputs.safetensors")),
-        outputs=load_file(folder / "outputs.safetensors"),
+        state_dict=load_aligned(folder / "state_dict.safetensors"),
+        inputs=_normalise_inputs(load_aligned(folder / "inputs.safetensors")),
+        outputs=load_aligned(folder / "outputs.safetensors"),
     )
 
 

@@ -48,6 +48,36 @@ def combine_cfg(
     return scale_phi * (out * ratio) + (1 - scale_phi) * out
 
 
+def guidance_context(
+    context: torch.Tensor,
+    cfg_scale: float,
+    negative_context: torch.Tensor | None = None,
+    negative_mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The context the backbone sees: (B, N, D) itself for cfg_scale == 1, else the batched
+    [context; uncond] (2B, N, D). Fixed for a whole generation."""
+    if cfg_scale == 1.0:
+        return context
+    return torch.cat([context, null_context(context, negative_context, negative_mask)])
+
+
+def guided_step(
+    forward: Forward,
+    x: torch.Tensor,
+    t: torch.Tensor,
+    batch_context: torch.Tensor,
+    cfg_scale: float,
+    scale_phi: float = 0.0,
+) -> torch.Tensor:
+    """One guided backbone output for a context from `guidance_context`. x: (B, C, L), t: (B,),
+    batch_context: (B or 2B, N, D) -> (B, C, L)."""
+    if cfg_scale == 1.0:
+        return forward(x, t, batch_context)
+    batch_out = forward(torch.cat([x, x]), torch.cat([t, t]), batch_context)  # (2B, C, L)
+    cond, uncond = batch_out.chunk(2, dim=0)
+    return combine_cfg(cond, uncond, cfg_scale, scale_phi)
+
+
 def apply_cfg(
     forward: Forward,
     x: torch.Tensor,
@@ -60,11 +90,5 @@ def apply_cfg(
 ) -> torch.Tensor:
     """Guided backbone output. `forward(x, t, context)` is the raw backbone; x: (B, C, L), t: (B,),
     context: (B, N, D) -> (B, C, L). cfg_scale == 1 is a single conditional pass (no rescale)."""
-    if cfg_scale == 1.0:
-        return forward(x, t, context)
-    uncond_context = null_context(context, negative_context, negative_mask)
-    batch_out = forward(
-        torch.cat([x, x]), torch.cat([t, t]), torch.cat([context, uncond_context])
-    )  # (2B, C, L)
-    cond, uncond = batch_out.chunk(2, dim=0)
-    return combine_cfg(cond, uncond, cfg_scale, scale_phi)
+    batch_context = guidance_context(context, cfg_scale, negative_context, negative_mask)
+    return guided_step(forward, x, t, batch_context, cfg_scale, scale_phi)

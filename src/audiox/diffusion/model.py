@@ -10,14 +10,17 @@ Shapes: B batch, C latent channels, L latent frames, N context tokens, D cond_di
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from torch import Tensor, nn
 
 from audiox.backbone.dit import DiffusionTransformer
 from audiox.backbone.mmdit import MMDiffusionTransformer
+from audiox.backbone.stem import StepInvariantCache
 from audiox.config.schema import AudioXConfig, BackboneConfig, DiffusionConfig
-from audiox.diffusion.guidance import apply_cfg
+from audiox.diffusion.guidance import apply_cfg, guidance_context, guided_step
 from audiox.errors import ConfigError
 from audiox.fusion.maf import MafBlock
 from audiox.fusion.sequence import Condition, assemble_condition_sequence
@@ -69,6 +72,18 @@ def _check_model_config(cfg: AudioXConfig) -> None:
             f"model.pretransform.config.latent_dim={pre.config.latent_dim} must equal model.io_channels="
             f"{cfg.model.io_channels}"
         )
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedGuidance:
+    """A generation's fixed guidance inputs, built once by `DiffusionModel.prepare_guidance`: the context
+    the backbone sees (B, N, D), or (2B, N, D) [cond; uncond] under CFG; its step-invariant cache (None:
+    every step recomputes, the official behaviour); the CFG scale and rescale."""
+
+    context: Tensor
+    cache: StepInvariantCache | None
+    cfg_scale: float
+    scale_phi: float
 
 
 class DiffusionModel(nn.Module):
@@ -136,6 +151,28 @@ class DiffusionModel(nn.Module):
             negative_mask=negative_mask,
             scale_phi=scale_phi,
         )
+
+    def prepare_guidance(
+        self,
+        context: Tensor,
+        *,
+        cfg_scale: float = 1.0,
+        negative_context: Tensor | None = None,
+        negative_mask: Tensor | None = None,
+        scale_phi: float = 0.0,
+        reuse: bool = True,
+    ) -> PreparedGuidance:
+        """Once per generation (per window): the guidance context and, with `reuse`, the backbone's
+        step-invariant cache (`backbone.prepare`). context: (B, N, D). Then `guided_velocity` every step."""
+        batch_context = guidance_context(context, cfg_scale, negative_context, negative_mask)
+        cache = self.backbone.prepare(batch_context) if reuse else None
+        return PreparedGuidance(context=batch_context, cache=cache, cfg_scale=cfg_scale, scale_phi=scale_phi)
+
+    def guided_velocity(self, x: Tensor, t: Tensor, guidance: PreparedGuidance) -> Tensor:
+        """`velocity` for a prepared guidance: x: (B, C, L), t: (B,) -> (B, C, L); the same numbers as
+        `velocity` with the same arguments, without the step-invariant work when `guidance.cache` is set."""
+        forward = self.backbone if guidance.cache is None else partial(self.backbone, cache=guidance.cache)
+        return guided_step(forward, x, t, guidance.context, guidance.cfg_scale, guidance.scale_phi)
 
     def forward(self, x: Tensor, t: Tensor, context: Tensor, **guidance: Any) -> Tensor:
         """Same as `velocity`."""

@@ -19,6 +19,7 @@ import soundfile as sf
 import torch
 
 from audiox.errors import InputError, MediaError
+from audiox.media.formats import WRITE_FORMATS, check_media_file, one_line
 from audiox.media.resample import resample
 from audiox.media.timing import seconds_to_samples
 
@@ -26,27 +27,8 @@ MAX_AUDIO_S = 1200.0  # longest audio file read (20 minutes), checked before dec
 MAX_SAMPLE_RATE = 768_000
 MAX_AUDIO_VALUES = 200_000_000  # channels x samples (800 MB as float32)
 SOUNDFILE_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff"})
-WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
 SAMPLE_FORMATS = ("pcm16", "float")
 PAD_SIDES = ("left", "right")
-
-
-def one_line(exc: BaseException) -> str:
-    """An exception's text squeezed onto one line (decoder messages can span several)."""
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
-
-
-def check_media_file(path: str | os.PathLike) -> Path:
-    """Return `path` as a Path if it names a non-empty file, else raise a one-line MediaError."""
-    path = Path(path)
-    if not path.exists():
-        raise MediaError(f"{path}: file not found; check the path")
-    if not path.is_file():
-        raise MediaError(f"{path}: not a file; pass the path of an audio, video or image file")
-    if path.stat().st_size == 0:
-        raise MediaError(f"{path}: file is empty (0 bytes); re-export it or pick another file")
-    return path
 
 
 @contextlib.contextmanager

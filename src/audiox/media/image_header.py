@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from audiox.errors import MediaError
-from audiox.media.audio import check_media_file
+from audiox.media.formats import check_media_file
 
 MAX_IMAGE_PIXELS = 40_000_000  # 40 megapixels (8K UHD is 33); also the cap on one video frame
 HEADER_BYTES = 2 * 1024 * 1024  # JPEG metadata (EXIF, ICC profiles) may come before the size

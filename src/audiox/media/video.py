@@ -21,20 +21,15 @@ import torch
 import torch.nn.functional as F
 
 from audiox.errors import InputError, MediaError
-from audiox.media.audio import atomic_output, check_media_file, one_line
+from audiox.media.audio import atomic_output
+from audiox.media.formats import IMAGE_SUFFIXES, check_media_file, is_image_path, one_line  # noqa: F401
 from audiox.media.image_header import check_image_size, check_pixels, looks_like_image
 from audiox.media.resample import resample
 from audiox.media.timing import seconds_to_samples, seconds_to_video_frames
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
 MAX_SOURCE_FPS = 1000.0
 MUX_SUFFIXES = frozenset({".mp4", ".mkv", ".mov"})
 _LAYOUTS = {1: "mono", 2: "stereo"}
-
-
-def is_image_path(path: str | os.PathLike) -> bool:
-    """True for the still-image suffixes that become a still video."""
-    return Path(path).suffix.lower() in IMAGE_SUFFIXES
 
 
 def is_still_image(path: str | os.PathLike) -> bool:

@@ -9,11 +9,14 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import sys
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from audiox.errors import InputError
+
+if TYPE_CHECKING:  # torch is imported only where a tensor is checked: building a request stays light
+    import torch
 
 DEFAULT_DURATION_S = 10.0  # without --duration (or less when the video / init audio ends sooner)
 MIN_DURATION_S = 0.01
@@ -67,7 +70,7 @@ def check_text(name: str, text) -> None:
 def check_media_field(name: str, value) -> None:
     """A media field: None, a path (str / PathLike, no NUL byte) or, where allowed, a tensor (checked by
     `check_audio_tensor`)."""
-    if value is None or isinstance(value, torch.Tensor):
+    if value is None or is_tensor(value):
         return
     if not isinstance(value, (str, os.PathLike)):
         raise InputError(f"{name} must be a file path, got {type(value).__name__}")
@@ -80,12 +83,20 @@ def check_media_field(name: str, value) -> None:
 
 def check_audio_tensor(name: str, audio: torch.Tensor) -> None:
     """An audio tensor: float (S,) or (C, S), C <= 64, S >= 1, every sample finite."""
+    import torch
+
     if not torch.is_floating_point(audio) or audio.ndim not in (1, 2):
         raise InputError(f"{name}: {tuple(audio.shape)=} {audio.dtype=}, expected float (S,) or (C, S)")
     if audio.shape[-1] == 0 or (audio.ndim == 2 and not 1 <= audio.shape[0] <= 64):
         raise InputError(f"{name}: {tuple(audio.shape)=}, expected (C, S) with 1 <= C <= 64 and S >= 1")
     if not torch.isfinite(audio).all():
         raise InputError(f"{name} holds NaN or infinite samples; fix the audio first")
+
+
+def is_tensor(value: object) -> bool:
+    """isinstance(value, torch.Tensor), without importing torch (no torch imported: no tensor exists)."""
+    torch_module = sys.modules.get("torch")
+    return torch_module is not None and isinstance(value, torch_module.Tensor)
 
 
 def _fmt(value: float) -> str:

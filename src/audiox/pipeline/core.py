@@ -12,7 +12,6 @@ continuation returns the user's audio followed by the new audio (`new_only`: the
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import partial
 
@@ -27,11 +26,13 @@ from audiox.fusion.sequence import Condition
 from audiox.media.audio import crop_or_pad, fix_channels, prepare_audio_prompt, read_audio
 from audiox.pipeline.checks import DEFAULT_INIT_STRENGTH
 from audiox.pipeline.device import check_device
-from audiox.pipeline.inputs import CONDITIONING_WINDOW_S, WindowMedia, conditioner_inputs
+from audiox.pipeline.inputs import CONDITIONING_WINDOW_S, WindowMedia, conditioner_inputs, to_device
+from audiox.pipeline.offload import HOST, StagePlacer, in_stage, pipeline_stages, resident_modules
+from audiox.pipeline.precision import autocast, resolve_precision
 from audiox.pipeline.prepare import prepare_request
 from audiox.pipeline.request import GenerationRequest
 from audiox.pipeline.splice import kept_window, returned_audio
-from audiox.pipeline.windows import Window, crossfade_join, plan_windows
+from audiox.pipeline.windows import Window, crossfade_join, last_seconds, plan_windows
 from audiox.sampling.k_solvers import Callback
 from audiox.sampling.run import SamplerSettings, sample_latents, sampling_grid
 
@@ -66,20 +67,35 @@ class AudioX:
         *,
         synchformer: Synchformer | None = None,
         device: str | torch.device = "cpu",
-        dtype: torch.dtype = torch.float32,
+        dtype: torch.dtype | None = None,
+        precision: str = "exact",
         overlap_s: float = 1.0,
         progress: bool = False,
         defaults: Defaults | None = None,
+        reuse: bool = True,
+        offload: bool = False,
     ) -> None:
         """`defaults`: the model's own sampler defaults (e.g. a distilled or small model), else the
-        official ones for its family (see `defaults`)."""
+        official ones for its family (see `defaults`). `precision`: "exact" (the official numerics) or
+        "fast" (bf16 steps and decode where native, T5 in float32 on a CPU; `pipeline.precision`); `dtype`
+        overrides the autocast dtype of the sampler steps. `reuse`: skip work whose result is fixed, with the
+        same output (the backbone's step-invariant cache per window, the learned empty feature for no
+        video without running CLIP, the VAE encoding of a silent audio prompt remembered per model);
+        False recomputes everything at every step, as the official code does. `offload`: keep the model in
+        host memory and only the running stage (conditioners, backbone, VAE) on the device
+        (`pipeline.offload`; a no-op on a CPU)."""
         if model.conditioner is None or model.pretransform is None:
             raise ConfigError("a generation model needs model.conditioning and model.pretransform in its config")
-        device = check_device(device)
-        self.model = model.eval().requires_grad_(False).to(device)
-        self.synchformer = synchformer.to(device) if synchformer is not None else None
-        self.device, self.dtype = torch.device(device), dtype
-        self.overlap_s, self.progress = overlap_s, progress
+        self.device = device = check_device(device)
+        self._placer = StagePlacer(pipeline_stages(model, synchformer), device, enabled=offload)
+        home = HOST if self._placer.enabled else device  # offload: each stage moves in when it runs
+        self.model = model.eval().requires_grad_(False).to(home)
+        self.synchformer = synchformer.to(home) if synchformer is not None else None
+        for module in resident_modules(self.model):
+            module.to(device)
+        self.precision = resolve_precision(precision, self.device, dtype)
+        self.dtype = self.precision.network_dtype
+        self.overlap_s, self.progress, self.reuse = overlap_s, progress, reuse
         self._defaults = defaults
 
     @classmethod
@@ -124,6 +140,7 @@ class AudioX:
             return Defaults("dmd", int(training["dmd_sample_steps"]), 1.0, sigma_max=1.0)
         return Defaults("rf-euler", 50, 6.0, sigma_max=1.0)
 
+    @in_stage("vae")
     def encode(self, audio: Tensor) -> Tensor:
         """audio: (B, C, S) at the model's rate -> the VAE posterior mean (B, D, L) on the device, scaled like
         the latents the sampler works in (channels fixed like a prompt)."""
@@ -134,6 +151,7 @@ class AudioX:
             mean, _ = self.model.pretransform.encode_distribution(audio)
         return mean
 
+    @in_stage("vae")
     def reconstruct(self, audio: Tensor) -> Tensor:
         """audio: (B, C, S) at the model's rate -> (B, io_channels, S): the VAE's decoding of the posterior mean
         (`encode`; windows of any length go through the pretransform's own chunking if configured). What a
@@ -224,11 +242,11 @@ class AudioX:
         rate = self.sample_rate
         if index > 0:
             so_far = crossfade_join(chunks, round(self.overlap_s * rate))  # (B, C, S)
-            return _last_seconds(so_far, CONDITIONING_WINDOW_S, rate)
+            return last_seconds(so_far, CONDITIONING_WINDOW_S, rate)
         if user_audio is None:
             return None
         if request.inpaint is None:
-            return _last_seconds(user_audio, CONDITIONING_WINDOW_S, rate)
+            return last_seconds(user_audio, CONDITIONING_WINDOW_S, rate)
         window = inpaint_source.clone()
         start, end = (round((s - request.seconds_start) * rate) for s in request.inpaint)
         window[:, max(start, 0) : max(end, 0)] = 0.0
@@ -273,16 +291,20 @@ class AudioX:
             negative = self._fuse(self._with_text(conditions, request.negative_text, batch))
         init = self._init_latents(request, window, init_audio, generator) if init_audio is not None else None
         settings = self._settings(request)
-        net = partial(model.velocity, context=context, cfg_scale=request.cfg_scale, negative_context=negative)
-        autocast = torch.autocast(self.device.type, dtype=self.dtype) if self.dtype != torch.float32 else nullcontext()
-        with torch.no_grad(), autocast:
+        self._placer.activate("backbone")
+        with torch.no_grad(), autocast(self.device, self.dtype):
+            guidance = model.prepare_guidance(
+                context, cfg_scale=request.cfg_scale, negative_context=negative, reuse=self.reuse
+            )
+            net = partial(model.guided_velocity, guidance=guidance)
             latents = sample_latents(
                 net, noise.to(self.device), objective=model.objective, settings=settings, generator=generator,
                 progress=self.progress, keep=keep, init=init, callback=callback,
             )
-        with torch.no_grad():
-            audio = model.decode(latents.float())  # official: the decoder runs in float32
-        return audio[..., : round(window.duration_s * self.sample_rate)]
+        self._placer.activate("vae")
+        with torch.no_grad(), autocast(self.device, self.precision.decode_dtype):
+            audio = model.decode(latents.float())  # official: the decoder runs in float32 (exact precision)
+        return audio[..., : round(window.duration_s * self.sample_rate)].float()
 
     @staticmethod
     def _window_media(request: GenerationRequest, window: Window, prompt: Tensor | None) -> WindowMedia:
@@ -290,13 +312,29 @@ class AudioX:
         window's audio prompt."""
         return WindowMedia(request.prompt_text(), request.visual, request.seconds_start + window.start_s, prompt)
 
+    @in_stage("conditioners")
     def _encode(self, media: WindowMedia, batch: int, generator: torch.Generator) -> dict[str, Condition]:
         """Every conditioner, once per window -> {id: (tokens (B, T, D), mask)} on the device."""
         inputs = conditioner_inputs(self.model, media, batch_size=batch, synchformer=self.synchformer)
-        inputs = {k: _to_device(v, self.device) for k, v in inputs.items()}
+        inputs = {k: to_device(v, self.device) for k, v in inputs.items()}
+        self._place_text_encoder()
         with torch.no_grad():
-            return self.model.conditioner(inputs, generator=generator)
+            return self.model.conditioner(
+                inputs, generator=generator, reuse=self.reuse, stitch_silence=self.precision.stitch_silence
+            )
 
+    def _place_text_encoder(self) -> None:
+        """T5 (outside the module tree, so `.to(device)` misses it) on the pipeline's device, in the
+        precision's dtype (exact: the conditioner's own, official float16); moved or cast only when it
+        differs, so pipelines of different precisions or devices can share one model."""
+        for conditioner in self.model.conditioner.conditioners.values():
+            if isinstance(conditioner, T5TextConditioner) and conditioner.text_encoder is not None:
+                wanted = self.precision.text_encoder_dtype or conditioner.text_encoder_dtype
+                first = next(conditioner.text_encoder.model.parameters())
+                if first.dtype != wanted or first.device != self.device:
+                    conditioner.text_encoder.model.to(device=self.device, dtype=wanted)
+
+    @in_stage("conditioners")
     def _with_text(self, conditions: dict[str, Condition], text: str, batch: int) -> dict[str, Condition]:
         """`conditions` with the text conditioners rerun on `text` (the negative prompt); the video and audio
         conditions are reused, not read and encoded a second time."""
@@ -307,12 +345,14 @@ class AudioX:
                     out[cond_id] = conditioner([text] * batch)
         return out
 
+    @in_stage("conditioners")
     def _fuse(self, conditions: dict[str, Condition]) -> Tensor:
         """MAF fusion / concatenation -> context (B, N, D)."""
         with torch.no_grad():
             context, _ = self.model.fuse(conditions)
         return context
 
+    @in_stage("vae")
     def _inpaint_keep(self, source: Tensor, request: GenerationRequest, audio_samples: int) -> tuple[Tensor, Tensor]:
         """(init latents (B, C, L), keep mask (1, 1, L)): the VAE posterior mean of the user's window (the
         official init-audio path samples the posterior; the mean keeps the untouched audio seed-independent);
@@ -331,6 +371,7 @@ class AudioX:
         keep[..., audio_end:] = False  # past the end of the user's audio: generated, not kept silence
         return init, keep
 
+    @in_stage("vae")
     def _init_latents(
         self, request: GenerationRequest, window: Window, init_audio: Tensor, generator: torch.Generator
     ) -> Tensor:
@@ -351,18 +392,3 @@ def _step_reporter(on_step: StepCallback | None, done_before: int, total: int) -
     if on_step is None:
         return None
     return lambda info: on_step(min(done_before + int(info["i"]) + 1, total), total)
-
-
-def _last_seconds(audio: Tensor, seconds: float, sample_rate: int) -> Tensor:
-    """(..., C, S) -> its last `seconds` (left-padded with zeros when shorter, like the official helper)."""
-    n = round(seconds * sample_rate)
-    tail = audio[..., -n:]
-    return torch.nn.functional.pad(tail, (n - tail.shape[-1], 0))
-
-
-def _to_device(value, device: torch.device):
-    if isinstance(value, Tensor):
-        return value.to(device)
-    if isinstance(value, tuple) and hasattr(value, "_fields"):
-        return type(value)(*(_to_device(v, device) for v in value))
-    return value

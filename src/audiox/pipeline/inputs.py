@@ -97,3 +97,12 @@ def _audio_prompt(model: DiffusionModel, conditioner: torch.nn.Module, media: Wi
         return torch.zeros(1, channels, length)
     prompt = media.audio_prompt
     return prompt[None] if prompt.dim() == 2 else prompt
+
+
+def to_device(value, device: torch.device):
+    """A conditioner input (a tensor, or a named tuple of them) on `device`; anything else as it is."""
+    if isinstance(value, Tensor):
+        return value.to(device)
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return type(value)(*(to_device(v, device) for v in value))
+    return value

@@ -78,7 +78,9 @@ def load_pipeline(
     path: str | Path | None = None,
     *,
     device: str | torch.device = "cpu",
-    dtype: torch.dtype = torch.float32,
+    dtype: torch.dtype | None = None,
+    precision: str = "exact",
+    offload: bool = False,
     t5: str | Path | None = None,
     synchformer: str | Path | None = None,
     progress: bool = False,
@@ -88,7 +90,8 @@ def load_pipeline(
     """Build the model from its config (`path`: a model folder, a Hugging Face repo id such as
     "HKUSTAudio/AudioX-MAF" (local cache; `download=True` fetches what is missing), or None: the shipped own
     model), load every weight strictly, merge the LoRA adapters of `lora` ("FILE", "FILE:SCALE" or (FILE,
-    SCALE); each checked against this base, `checkpoints.lora`), return the pipeline."""
+    SCALE); each checked against this base, `checkpoints.lora`), return the pipeline (`precision`, `offload`:
+    see `AudioX`)."""
     files = model_files(path, download=download)
     config_path = files.config or (files.folder or Path(files.name)) / "config.json"
     cfg = load_config(config_path)
@@ -102,29 +105,11 @@ def load_pipeline(
     )
     if lora:
         apply_adapters(model.backbone, list(lora))
-    realign_tensors(model)
     defaults = Defaults(**options["generation_defaults"]) if "generation_defaults" in options else None
     return AudioX(
         model, synchformer=_synchformer(cfg, files, synchformer, options), device=device, dtype=dtype,
-        progress=progress, defaults=defaults,
+        precision=precision, offload=offload, progress=progress, defaults=defaults,
     )
-
-
-@torch.no_grad()
-def realign_tensors(module: torch.nn.Module, alignment: int = 64) -> int:
-    """Move every parameter and buffer whose memory does not start on an `alignment`-byte boundary into
-    fresh (allocator-aligned) memory; returns how many moved. Tensors read from a file sit wherever the
-    reader put them, and CPU kernels take other code paths (other float rounding) on unaligned data, so a
-    loaded model could differ in the last bits from the same weights built in memory, and between runs.
-    The values are unchanged."""
-    moved = 0
-    for sub in module.modules():
-        for store in (sub._parameters, sub._buffers):
-            for tensor in store.values():
-                if tensor is not None and tensor.device.type == "cpu" and tensor.data_ptr() % alignment:
-                    tensor.data = tensor.data.clone()
-                    moved += 1
-    return moved
 
 
 def save_pipeline(pipe: AudioX, folder: str | Path, *, options: dict[str, Any] | None = None) -> Path:

@@ -6,13 +6,11 @@ import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
-
-import torch
+from typing import TYPE_CHECKING, Literal
 
 from audiox.errors import InputError
+from audiox.media.formats import IMAGE_SUFFIXES, is_image_path
 from audiox.media.image_header import looks_like_image
-from audiox.media.video import IMAGE_SUFFIXES, is_image_path
 from audiox.pipeline.checks import (
     MAX_BATCH_SIZE,
     MAX_CFG_SCALE,
@@ -26,7 +24,11 @@ from audiox.pipeline.checks import (
     check_media_field,
     check_number,
     check_text,
+    is_tensor,
 )
+
+if TYPE_CHECKING:  # torch is not imported here: building a request (e.g. in the CLI) stays light
+    import torch
 
 Task = Literal["auto", "audio", "music"]
 
@@ -112,11 +114,11 @@ class GenerationRequest:
 
     def _check_media(self) -> None:
         for name in ("video", "image"):
-            if isinstance(getattr(self, name), torch.Tensor):
+            if is_tensor(getattr(self, name)):
                 raise InputError(f"{name} must be a file path, got a tensor")
         for name, rate_name in (("audio", "audio_sample_rate"), ("init_audio", "init_audio_sample_rate")):
             value, rate = getattr(self, name), getattr(self, rate_name)
-            if isinstance(value, torch.Tensor):
+            if is_tensor(value):
                 if rate is None:
                     raise InputError(f"an {name} tensor needs {rate_name}")
                 check_audio_tensor(name, value)

@@ -47,3 +47,10 @@ def crossfade_join(chunks: list[Tensor], overlap: int) -> Tensor:
         mixed = out[..., -n:] * torch.cos(phase) + chunk[..., :n] * torch.sin(phase)
         out = torch.cat([out[..., :-n], mixed, chunk[..., n:]], dim=-1)
     return out
+
+
+def last_seconds(audio: Tensor, seconds: float, sample_rate: int) -> Tensor:
+    """(..., C, S) -> its last `seconds` (left-padded with zeros when shorter, like the official helper)."""
+    n = round(seconds * sample_rate)
+    tail = audio[..., -n:]
+    return torch.nn.functional.pad(tail, (n - tail.shape[-1], 0))

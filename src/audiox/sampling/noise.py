@@ -35,7 +35,9 @@ class GaussianNoise:
         self.shape, self.dtype, self.device, self.generator = like.shape, like.dtype, like.device, generator
 
     def __call__(self, sigma: Tensor, sigma_next: Tensor) -> Tensor:
-        return torch.randn(self.shape, generator=self.generator, dtype=self.dtype, device=self.device)
+        # drawn on the generator's device, then moved (a CPU generator also serves accelerator latents)
+        draw = torch.randn(self.shape, generator=self.generator, dtype=self.dtype, device=self.generator.device)
+        return draw.to(self.device)
 
 
 class RecordedNoise:

@@ -29,6 +29,7 @@ import torch
 from safetensors.torch import load_file
 from torch.utils.data import Dataset
 
+from audiox.checkpoints.aligned import aligned
 from audiox.errors import ConfigError, InputError, MediaError
 from audiox.media.audio import crop_or_pad, fix_channels, read_audio
 from audiox.media.resample import resample
@@ -148,7 +149,7 @@ def load_sync_features(path: str | os.PathLike) -> torch.Tensor:
         or (value.ndim == 3 and value.shape[0] != 1)
     ):
         raise MediaError(f"{path}: expected one (T, D) or (1, T, D) tensor of sync features")
-    return value.reshape(value.shape[-2], value.shape[-1]).float()  # (T, D)
+    return aligned(value.reshape(value.shape[-2], value.shape[-1]).float())  # (T, D)
 
 
 def item_seed(seed: int, epoch: int, index: int) -> int:

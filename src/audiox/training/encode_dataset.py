@@ -31,10 +31,11 @@ from typing import Any
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from audiox.checkpoints.aligned import aligned, load_aligned
 from audiox.conditioning.audio_latent import AudioLatentConditionerV2, batch_audio, silent_items
 from audiox.conditioning.text_t5 import T5TextConditioner
 from audiox.conditioning.video_clip import ClipVideoBase, all_zero_items
@@ -247,7 +248,7 @@ def load_cached_item(cache_dir: str | os.PathLike, item: int) -> dict[str, Any]:
     if not 0 <= item < index["num_items"]:
         raise InputError(f"item {item} out of range: the cache holds {index['num_items']} items")
     entry = index["items"][item]
-    tensors = load_file(Path(cache_dir) / entry["shard"])
+    tensors = load_aligned(Path(cache_dir) / entry["shard"])
     prefix = f"{item}/"
     return {**entry, **{k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}}
 
@@ -270,9 +271,7 @@ class CachedDataset(Dataset):
         if self.index["num_items"] == 0:
             raise ConfigError(f"{cache_dir}: the cache has no items")
         self.cfg = cfg or CachedDataConfig()
-        # clone: tensors read from a file sit at whatever address the reader chose, and CPU kernels round
-        # differently on unaligned memory; fresh allocator memory keeps two runs over a cache bit-identical
-        self.constants = {k: v.clone() for k, v in load_file(self.root / self.index["constants"]).items()}
+        self.constants = load_aligned(self.root / self.index["constants"])
         self.epoch = 0
         self._shards: dict[str, Any] = {}
 
@@ -293,7 +292,7 @@ class CachedDataset(Dataset):
             self._shards[entry["shard"]] = safe_open(str(self.root / entry["shard"]), framework="pt")
         shard = self._shards[entry["shard"]]
         example: dict[str, Any] = {"clip_hidden": None, "sync_features": None}
-        example.update({name: shard.get_tensor(f"{index}/{name}").clone() for name in entry["tensors"]})
+        example.update({name: aligned(shard.get_tensor(f"{index}/{name}")) for name in entry["tensors"]})
         for key in ("text_prompt", "data_type", "path", "seconds_start", "seconds_total", "prompt_silent"):
             example[key] = entry[key]
         return example

@@ -35,8 +35,10 @@ def draw_noise(
         raise InputError(
             "VAE encode samples the posterior: pass noise=(B, D, L) tensor or generator=torch.Generator"
         )
-    # official quirk: the bottleneck samples even at inference (torch.randn_like on the latent's device)
-    return torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+    # official quirk: the bottleneck samples even at inference (torch.randn_like on the latent's device).
+    # Drawn on the generator's device, then moved: a CPU generator also serves latents on an accelerator.
+    eps = torch.randn(mean.shape, generator=generator, device=generator.device, dtype=mean.dtype)
+    return eps.to(mean.device)
 
 
 def sample(mean: torch.Tensor, std: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,7 @@ from audiox.config.schema import PretransformConfig
 from audiox.errors import ConfigError, InputError
 from audiox.vae import bottleneck
 from audiox.vae.oobleck import AudioAutoencoder, decoder_output_length, encoder_output_length
+from audiox.vae.silence import SilenceMemo, receptive_field, stitch_silence
 
 CHUNK_LATENTS = 128  # official `chunked` window, in latent frames
 CHUNK_OVERLAP = 32  # official overlap between windows, in latent frames
@@ -63,6 +64,7 @@ class AutoencoderPretransform(nn.Module):
         self.scale = cfg.scale
         self.iterate_batch = cfg.iterate_batch
         self.chunked = cfg.chunked
+        self._silence = SilenceMemo()  # not state: the encoder output for silence, see `encode`
 
     @property
     def downsampling_ratio(self) -> int:
@@ -105,17 +107,49 @@ class AutoencoderPretransform(nn.Module):
         *,
         noise: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
+        reuse_silence: bool = False,
+        stitch_silence: bool = False,
     ) -> torch.Tensor:
         """audio: (B, C, S) -> latents (B, latent_dim, L) = (mean + std * noise) / scale.
 
         `noise` (B, latent_dim, L) is the N(0, 1) draw; without it one is drawn from `generator`.
+        `reuse_silence`: all-zero audio takes the encoder output remembered from the last silence of that
+        shape (`SilenceMemo`; same numbers, and the same draw from `generator`). `stitch_silence`: compute
+        that output from a short silence (`encode_silence_features`: not bit-identical, ~1e-7 apart, as the
+        convolution kernels' rounding depends on the length; the fast precision uses it).
         """
-        features = self.encode_features(audio)
+        if reuse_silence and is_silence(audio):
+            self._check_audio(audio)
+            shape, device, dtype = tuple(audio.shape), audio.device, audio.dtype
+            features = self._silence.features(
+                shape, device=device, dtype=dtype, stitched=stitch_silence,
+                weights=[*self.model.encoder.parameters(), *self.model.encoder.buffers()],
+                compute=lambda: (
+                    self.encode_silence_features(shape, device, dtype) if stitch_silence
+                    else self.encode_features(torch.zeros(shape, device=device, dtype=dtype))
+                ),
+            )
+        else:
+            features = self.encode_features(audio)
         if self.cfg.config.bottleneck is None:
             return features / self.scale
         mean, std = bottleneck.posterior(features)
         eps = bottleneck.draw_noise(mean, noise=noise, generator=generator)
         return bottleneck.sample(mean, std, eps) / self.scale
+
+    def encode_silence_features(
+        self, shape: tuple[int, int, int], device: torch.device, dtype: torch.dtype
+    ) -> torch.Tensor:
+        """`encode_features` of silence (B, C, S) = `shape`, computed on a silence of about two receptive
+        fields (`silence.stitch_silence`; the chunked path, whose windows depend on the length, encodes it
+        all). Equal to the full encode up to the kernels' rounding (~1e-7). -> (B, 2 * latent_dim, L)."""
+        if self.chunked:
+            return self.encode_features(torch.zeros(shape, device=device, dtype=dtype))
+        edge = -(-receptive_field(self.model.encoder) // self.downsampling_ratio) + 2
+        return stitch_silence(
+            self.encode_features, shape, ratio=self.downsampling_ratio, edge_frames=edge,
+            latent_length=self.latent_length, device=device, dtype=dtype,
+        )
 
     def _posterior(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         features = self.encode_features(audio)
@@ -196,6 +230,11 @@ class AutoencoderPretransform(nn.Module):
     def _check_latents(self, latents: torch.Tensor) -> None:
         if latents.ndim != 3 or latents.shape[1] != self.latent_dim or latents.shape[-1] < 1:
             raise InputError(f"{latents.shape=}, expected (B, {self.latent_dim}, L) latents with L >= 1")
+
+
+def is_silence(audio: torch.Tensor) -> bool:
+    """True when every sample is +0.0 (a -0.0 could change the sign of an exact zero downstream)."""
+    return not bool(audio.any()) and not bool(audio.signbit().any())
 
 
 def _stitch(windows: list[Window], run: Callable[[int, Window], torch.Tensor], *, scale: int) -> torch.Tensor:
