@@ -129,3 +129,31 @@ def test_exact_callers_never_get_a_stitched_encoding():
         exact = pt.encode(silence, generator=g, reuse_silence=True)
         full = pt.encode(silence, generator=torch.Generator().manual_seed(0))
     assert torch.equal(exact, full)
+
+
+def test_memo_keeps_results_of_other_thread_counts_apart():
+    """A result computed with another thread count (other summation order on a CPU) is not handed out."""
+    from audiox.vae.silence import SilenceMemo
+
+    memo, calls = SilenceMemo(), []
+    weight = torch.ones(3)
+
+    def compute():
+        calls.append(torch.get_num_threads())
+        return torch.zeros(1, 2, 4)
+
+    def features():
+        with torch.no_grad():  # the memo is bypassed while autograd records
+            memo.features((1, 1, 8), device=torch.device("cpu"), dtype=torch.float32, weights=[weight],
+                          compute=compute)
+
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        features()
+        features()
+        torch.set_num_threads(2)
+        features()
+    finally:
+        torch.set_num_threads(threads)
+    assert calls == [1, 2]

@@ -45,7 +45,10 @@ class SilenceMemo:
         if torch.is_grad_enabled():
             return compute()
         weights = list(weights)
-        key = (tuple(shape), dtype, str(device), *_autocast_state(device), stitched)
+        # the thread count and deterministic mode are in the key: CPU kernels sum in another order with another
+        # thread count, and a result from other settings is not what a fresh encode would give now
+        key = (tuple(shape), dtype, str(device), *_autocast_state(device), stitched, torch.get_num_threads(),
+               torch.are_deterministic_algorithms_enabled())
         entry = self._entries.get(key)
         if entry is not None and _unchanged(entry[0], weights):
             return entry[1]
