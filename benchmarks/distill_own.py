@@ -37,8 +37,8 @@ import torch
 # official 1e-5, a short warm-up, one fake-score update per student update (official: 5 student updates per
 # fake one; DMD2 trains the fake score at least as often), teacher CFG 6 as the teacher's own default
 PROOF_SETTINGS = [
-    "run.batch_size=8", "run.checkpoint_every_n_steps=20", "run.log_every_n_steps=5", "optimizer.lr=1e-4",
-    "scheduler.warmup=0.9", "teacher_guidance_scale=6.0", "update_ratio_s_f=1", "fake_updates_per_cycle=1",
+    "run.batch_size=8", "run.checkpoint_every_n_steps=20", "run.log_every_n_steps=5", "optimizer.lr=1e-5",
+    "scheduler.warmup=0.9", "teacher_guidance_scale=6.0", "update_ratio_s_f=1", "fake_updates_per_cycle=5",
 ]
 MODELS = ("teacher", "student", "teacher4")
 SCORES = (("Cat", "category"), ("Cnt", "count"), ("Ord", "order"), ("TS", "timestamp"))
