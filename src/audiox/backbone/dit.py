@@ -184,18 +184,6 @@ class DiffusionTransformer(BackboneStem):
         context = self.to_cond_embed(cross_attn_cond)  # (B, N, D_ctx)
         return StepInvariantCache(cross_attn_cond, self.transformer.context_kvs(context))
 
-    def forward(
-        self,
-        x: torch.Tensor,
-        t: torch.Tensor,
-        cross_attn_cond: torch.Tensor,
-        *,
-        cache: StepInvariantCache | None = None,
-    ) -> torch.Tensor:
-        """x: (B, C, L) latents, t: (B,) time, cross_attn_cond: (B, N, cond_token_dim) -> (B, C, L).
-        `cache`: `self.prepare(cross_attn_cond)` (same output, less work)."""
-        return self.block_outputs(x, t, cross_attn_cond, (len(self.transformer.layers),), cache=cache)[0]
-
     def block_outputs(
         self,
         x: torch.Tensor,
@@ -206,7 +194,8 @@ class DiffusionTransformer(BackboneStem):
         cache: StepInvariantCache | None = None,
     ) -> list[torch.Tensor]:
         """The output head applied after the first d blocks, for each d in `depths`: [(B, C, L)] (the full
-        depth is `forward`'s output). Inputs as `forward`."""
+        depth is `forward`'s output). x: (B, C, L) latents, t: (B,) time, cross_attn_cond: (B, N, cond_token_dim);
+        `cache`: `self.prepare(cross_attn_cond)`."""
         self.check_inputs(x, t, cross_attn_cond, self.cond_token_dim)
         if cache is None:
             context, context_kvs = self.to_cond_embed(cross_attn_cond), None  # (B, N, D_ctx)

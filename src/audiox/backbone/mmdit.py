@@ -189,18 +189,6 @@ class MMDiffusionTransformer(BackboneStem):
         self._check_context(cross_attn_cond)
         return StepInvariantCache(cross_attn_cond, self.transformer.modulations(cross_attn_cond))
 
-    def forward(
-        self,
-        x: torch.Tensor,
-        t: torch.Tensor,
-        cross_attn_cond: torch.Tensor,
-        *,
-        cache: StepInvariantCache | None = None,
-    ) -> torch.Tensor:
-        """x: (B, C, L) with L = latent_seq_len - 1, t: (B,), cross_attn_cond: (B, num_mm_tokens,
-        mm_token_dim) -> (B, C, L). `cache`: `self.prepare(cross_attn_cond)` (same output, less work)."""
-        return self.block_outputs(x, t, cross_attn_cond, (len(self.transformer.layers),), cache=cache)[0]
-
     def block_outputs(
         self,
         x: torch.Tensor,
@@ -211,7 +199,8 @@ class MMDiffusionTransformer(BackboneStem):
         cache: StepInvariantCache | None = None,
     ) -> list[torch.Tensor]:
         """The output head applied after the first d blocks, for each d in `depths`: [(B, C, L)] (the last
-        entry of the full depth is `forward`'s output). Inputs as `forward`."""
+        entry of the full depth is `forward`'s output). x: (B, C, L) with L = latent_seq_len - 1, t: (B,),
+        cross_attn_cond: (B, num_mm_tokens, mm_token_dim); `cache`: `self.prepare(cross_attn_cond)`."""
         self.check_inputs(x, t, cross_attn_cond, self.mm_token_dim)
         if x.shape[2] != self.num_latent_frames:
             raise InputError(

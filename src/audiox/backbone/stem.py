@@ -95,6 +95,19 @@ class BackboneStem(nn.Module):
         if context.ndim != 3 or context.shape[0] != x.shape[0] or context.shape[2] != context_dim:
             raise InputError(f"{tuple(context.shape)=}, expected ({x.shape[0]}, N, {context_dim})")
 
+    def forward(
+        self,
+        x: torch.Tensor,
+        t: torch.Tensor,
+        cross_attn_cond: torch.Tensor,
+        *,
+        cache: StepInvariantCache | None = None,
+    ) -> torch.Tensor:
+        """x: (B, C, L) latents, t: (B,) time, cross_attn_cond: (B, N, context width) -> (B, C, L): the
+        subclass's `block_outputs` at full depth (its docstring gives the exact shapes it accepts).
+        `cache`: `self.prepare(cross_attn_cond)` (same output, less work)."""
+        return self.block_outputs(x, t, cross_attn_cond, (len(self.transformer.layers),), cache=cache)[0]
+
     def pre(self, x: torch.Tensor) -> torch.Tensor:
         """Residual 1x1 conv, then channel-last: x: (B, C, L) -> (B, L, C)."""
         return (self.preprocess_conv(x) + x).transpose(1, 2)
