@@ -66,8 +66,8 @@ def vae_step_loss(pretransform: Any, crops: torch.Tensor, generator: torch.Gener
     """crops: (B, C, S) -> (loss, parts, reconstruction (B, C, S)): multi-resolution STFT (`fft_sizes` no
     longer than the crop, hop n / 4, log-magnitude `floor`, see `training.vae_losses.stft_loss`) + 1e-4 KL
     through a posterior sample, + `mel_weight` x `analyser_mel_loss` when > 0, + `probe_weight` x the
-    `LatentSpectralProbe` error of the posterior means when a probe is given, + the adversarial terms of `discriminator` when one is given (weighted as in
-    `training.config.VaeTrainConfig`).
+    `LatentSpectralProbe` error of the posterior means when a probe is given, + the adversarial terms of
+    `discriminator` when one is given (weighted as in `training.config.VaeTrainConfig`).
     `encoder` / `decoder`: compiled stand-ins for the pretransform's own modules (same weights)."""
     from audiox.training.vae_losses import multi_resolution_stft_loss
     from audiox.training.vae_train import reconstruct_with
@@ -380,10 +380,10 @@ def train_own_model(out_dir: str | Path, recipe: OwnRecipe = OwnRecipe(), *, qui
     _say(f"stage 2/6: latent scale {scale:.4f}", quiet)
     model, options = build_own_model(recipe.backbone, seed=recipe.seed, latent_scale=scale,
                                      pooled_condition=recipe.pooled_condition, coherent_init=recipe.coherent_init)
-    _load_vae(model, vae_path)
-    copy_vae_encoder(model)
     if recipe.init_from is not None:
         init_diffusion_from(model, Path(recipe.init_from))
+    _load_vae(model, vae_path)  # after the init: a --vae-from other than --init-from wins, as documented
+    copy_vae_encoder(model)
     if recipe.caption_pretrain_steps > 0:
         _say(f"stage 2b: caption encoder, {recipe.caption_pretrain_steps} steps", quiet)
         pretrained_caption_encoder(model, recipe, out / "caption_encoder", quiet=quiet)
