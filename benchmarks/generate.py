@@ -13,8 +13,17 @@ sync features / audio (`--media random`). Everything runs as the pipeline runs i
 float32, the network under autocast when `--dtype` is not float32.
 
 RTF = generated seconds / (conditioners + steps x NFE + decode), one NFE per step (the default samplers:
-dpmpp-3m-sde, rf-euler and the Turbo DMD sampler all evaluate the network once per step). The figures are
-printed, never asserted.
+dpmpp-3m-sde, rf-euler and the Turbo DMD sampler all evaluate the network once per step).
+
+`--modes official,exact,fast` instead runs whole text-to-audio windows through `AudioX` with a `StageClock`
+(`pipeline.stage_clock`), the modes alternating, and prints one table row per stage (conditioners, prepare,
+steps, decode, window): `official` = the official work (`reuse=False`), `exact` = the default pipeline (exact
+numerics, step-invariant reuse), `fast` = `precision="fast"`; the savings are official / exact and exact /
+fast, from the medians. Every call starts from an empty silence memo (what a fresh `audiox generate` pays).
+
+    python benchmarks/generate.py --config audiox_turbo_infer_4step --modes official,exact,fast --repeats 2
+
+The figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -137,10 +146,13 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", choices=sorted(DTYPES), default="float32", help="autocast dtype of the network")
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
-    p.add_argument("--cfg-scale", type=float, default=7.0, help="> 1: CFG on (batched cond + uncond)")
+    p.add_argument("--cfg-scale", type=float, default=None,
+                   help="> 1: CFG on (batched cond + uncond); default 1 for a Turbo (DMD) model, else 7")
     p.add_argument("--latent-length", type=int, default=None, help="latent frames L (default: the model's window)")
     p.add_argument("--media", choices=["none", "random"], default="none")
     p.add_argument("--parts", default="cond,nfe,decode", help="comma-separated subset of cond,nfe,decode")
+    p.add_argument("--modes", default=None,
+                   help="comma-separated subset of official,exact,fast: per-stage table of whole windows instead")
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
@@ -152,6 +164,18 @@ def default_steps(model) -> int:
         return 250
     training = model.config.training or {}
     return int(training["dmd_sample_steps"]) if "dmd_sample_steps" in training else 50
+
+
+def default_cfg(model) -> float:
+    """1 (no CFG) for a Turbo (DMD) model, else the official 7."""
+    return 1.0 if "dmd_sample_steps" in (model.config.training or {}) else 7.0
+
+
+def clear_memos(model) -> None:
+    """Forget every remembered silence encoding (a fresh process's first call)."""
+    for module in model.modules():
+        if hasattr(module, "_silence"):
+            module._silence.clear()
 
 
 def main() -> None:
@@ -167,13 +191,65 @@ def main() -> None:
     frames = args.latent_length or getattr(backbone, "num_latent_frames", None)
     frames = frames or model.config.sample_size // model.pretransform.downsampling_ratio
     steps = args.steps or default_steps(model)
+    args.cfg_scale = args.cfg_scale if args.cfg_scale is not None else default_cfg(model)
     params = sum(p.numel() for p in model.parameters())
     print(f"config {args.config}: {model.config.model.diffusion.type}, {params / 1e6:.1f} M parameters "
           f"(backbone {sum(p.numel() for p in backbone.parameters()) / 1e6:.1f} M), built in {build_s:.1f} s")
     print(f"device {device}, dtype {args.dtype}, threads {torch.get_num_threads()}, batch {args.batch_size}, "
           f"L {frames}, cfg_scale {args.cfg_scale}, steps {steps}, media {args.media}")
+    if args.modes:
+        stage_table(model, args, steps, device)
+        return
     results = run_parts(model, args, frames, device, dtype, generator)
     report(results, model, args, frames, steps)
+
+
+def stage_table(model, args, steps: int, device: torch.device) -> None:
+    """Whole text-to-audio windows through `AudioX` per mode (alternating, `args.repeats` rounds after
+    `args.warmup`), seconds per stage from a `StageClock`; prints the per-stage table and fast vs exact SNR."""
+    from audiox.pipeline import AudioX, GenerationRequest
+    from audiox.pipeline.stage_clock import STAGES, StageClock
+
+    settings = {"official": {"reuse": False}, "exact": {}, "fast": {"precision": "fast"}}
+    modes = args.modes.split(",")
+    unknown = [m for m in modes if m not in settings]
+    if unknown:
+        raise SystemExit(f"--modes: unknown {unknown}; choose from {', '.join(settings)}")
+    clocks = {m: StageClock() for m in modes}
+    pipes = {m: AudioX(model, device=device, clock=clocks[m], **settings[m]) for m in modes}
+    request = GenerationRequest(text="a dog barks", duration_s=pipes[modes[0]].window_s, seed=1,
+                                cfg_scale=args.cfg_scale, steps=steps, batch_size=args.batch_size)
+    times: dict[str, dict[str, list[float]]] = {m: {s: [] for s in (*STAGES, "window")} for m in modes}
+    outputs = {}
+    for round_index in range(args.warmup + args.repeats):
+        for mode in modes:
+            clear_memos(model)
+            clocks[mode].reset()
+            start = time.perf_counter()
+            outputs[mode] = pipes[mode](request).audio
+            total = time.perf_counter() - start
+            if round_index >= args.warmup:
+                for stage in STAGES:
+                    times[mode][stage].append(clocks[mode].seconds.get(stage, 0.0))
+                times[mode]["window"].append(total)
+    med = {m: {s: statistics.median(v) for s, v in times[m].items()} for m in modes}
+    pairs = [(a, b) for a, b in (("official", "exact"), ("exact", "fast")) if a in modes and b in modes]
+    print("| stage | " + " | ".join(modes) + " | " + " | ".join(f"{b} vs {a}" for a, b in pairs) + " |")
+    print("| --- " * (1 + len(modes) + len(pairs)) + "|")
+    for stage in (*STAGES, "window"):
+        cells = [f"{med[m][stage]:.3f} s" for m in modes]
+        for a, b in pairs:
+            cells.append(f"{med[a][stage] / med[b][stage]:.2f}x" if med[b][stage] > 0 else "-")
+        print(f"| {stage} | " + " | ".join(cells) + " |")
+    print(f"({args.repeats} rounds after {args.warmup} warm-up, medians; window = the whole call, including "
+          "trimming and the stages above)")
+    if "exact" in outputs:
+        ref = outputs["exact"]
+        for mode in modes:
+            if mode != "exact":
+                err = (outputs[mode] - ref).pow(2).mean()
+                snr = "identical" if err == 0 else f"SNR {10 * torch.log10(ref.pow(2).mean() / err):.1f} dB"
+                print(f"{mode} vs exact output: {snr}")
 
 
 def run_parts(model, args, frames: int, device, dtype, generator) -> dict[str, list[float]]:

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
 
 import torch
-from generate import build_model, conditioner_inputs, default_steps
+from generate import build_model, clear_memos, conditioner_inputs, default_cfg, default_steps
 
 
 def alternate(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
@@ -158,9 +158,7 @@ def bench_e2e(model, args) -> None:
     outputs = {}
 
     def run(name: str):
-        for module in model.modules():
-            if hasattr(module, "_silence"):
-                module._silence.clear()
+        clear_memos(model)
         outputs[name] = pipes[name](request).audio
 
     times = alternate({name: (lambda n=name: run(n)) for name in pipes}, args.repeats)
@@ -194,8 +192,7 @@ def main() -> None:
     device, generator = torch.device("cpu"), torch.Generator().manual_seed(args.seed)
     model, build_s = build_model(args.config, generator)
     model = model.eval().requires_grad_(False)
-    turbo = "dmd_sample_steps" in (model.config.training or {})
-    args.cfg_scale = args.cfg_scale if args.cfg_scale is not None else (1.0 if turbo else 7.0)
+    args.cfg_scale = args.cfg_scale if args.cfg_scale is not None else default_cfg(model)
     steps = args.steps or default_steps(model)
     frames = getattr(model.backbone, "num_latent_frames", None)
     frames = frames or model.config.sample_size // model.pretransform.downsampling_ratio

@@ -245,3 +245,23 @@ def init_coherent_seq_projection(transformer: ContinuousMMDiTTransformer, *, tex
         weight[1 + p, 2 * slots + j] = 1.0  # audio-prompt slot at the same time
     proj.weight.copy_(weight)
     proj.bias.zero_()
+
+
+@torch.no_grad()
+def init_plan_projection(transformer: ContinuousMMDiTTransformer, *, first_slot: int, slots: int) -> None:
+    """Point `proj_mm_seq_len`'s columns of the caption planner's timeline (text slots first_slot ..
+    first_slot + slots - 1, `conditioning.caption_planner`) at the latent positions of the same time: latent
+    position p (1..L) reads timeline slot floor(p' * slots / L) (p' = p - 1) with weight 1, nothing else
+    reads those slots, and the time-token position reads none of them. Other columns are left as they are,
+    so a trained model keeps its own reading of the caption. Raises ConfigError when the projection is an
+    Identity or the slots fall outside the text third."""
+    proj = transformer.proj_mm_seq_len
+    if not isinstance(proj, nn.Linear) or proj.in_features % 3:
+        raise ConfigError("the plan projection needs proj_mm_seq_len to be a Linear over 3 equal context parts")
+    if first_slot < 0 or first_slot + slots > proj.in_features // 3:
+        raise ConfigError(f"timeline slots {first_slot}..{first_slot + slots - 1} are not inside the text third "
+                          f"(0..{proj.in_features // 3 - 1})")
+    frames = proj.out_features - 1
+    proj.weight[:, first_slot : first_slot + slots] = 0.0
+    for p in range(frames):
+        proj.weight[1 + p, first_slot + min(slots - 1, (p * slots) // frames)] = 1.0

@@ -58,6 +58,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--caption-pretrain-steps", type=int, default=None,
                    help="pretrain the caption encoder (T5) on the world's captions for this many steps before the "
                         "cache is encoded (default 0: keep it as built / loaded; ~600 steps take ~1 min)")
+    p.add_argument("--plan-slots", type=int, default=None,
+                   help="own option: a caption planner whose timeline (this many time slots, e.g. 48) fills the "
+                        "last text slots, read by the MMDiT at the same times (default 0: none)")
+    p.add_argument("--planner-steps", type=int, default=None,
+                   help=f"steps of planner training on world captions (stage 2c; default {d.planner_steps})")
     p.add_argument("--event-weight", type=float, default=None,
                    help="extra loss weight of the latent frames where events sound (default 0: plain MSE)")
     p.add_argument("--decoder-only", action="store_true",
@@ -96,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
                          vae_from=str(args.vae_from) if args.vae_from is not None else None,
                          init_from=str(args.init_from) if args.init_from is not None else None,
                          lr=args.lr, timestep_mean=args.timestep_mean, event_weight=args.event_weight,
-                         caption_pretrain_steps=args.caption_pretrain_steps,
+                         caption_pretrain_steps=args.caption_pretrain_steps, plan_slots=args.plan_slots,
+                         planner_steps=args.planner_steps,
                          decoder_channels=args.decoder_channels, decoder_c_mults=args.decoder_c_mults,
                          decoder_widen=args.decoder_widen, vae_mel_weight=args.vae_mel_weight)
     train = train_decoder_only if args.decoder_only else train_own_model

@@ -94,11 +94,34 @@ class T5TextConditioner(nn.Module):
         )
         self.max_length = cfg.max_length
         self.t5_model_name = cfg.t5_model_name
+        self.planner, self.plan_proj = self._planner(cfg, t5_dim, output_dim)
         # official quirk: T5 runs with float16 weights (AudioX conditioners.py casts the model at load)
         self.text_encoder_dtype = text_encoder_dtype
         self.text_encoder: T5TextEncoder | None = None  # plain attribute: outside the state dict
         if text_encoder is not None:
             self.set_text_encoder(text_encoder)
+
+    @staticmethod
+    def _planner(cfg: T5ConditionerConfig, t5_dim: int, output_dim: int) -> tuple[nn.Module | None, nn.Module | None]:
+        """audiox's own caption planner (frozen, trained apart) and its zero-initialised trainable projection
+        into the token slots, when the config asks for `plan_slots`; else (None, None)."""
+        if cfg.plan_slots <= 0:
+            return None, None
+        if cfg.plan_channels <= 0 or cfg.plan_slots >= cfg.max_length:
+            raise ConfigError(f"t5 conditioner: plan_slots {cfg.plan_slots} needs plan_channels > 0 (got "
+                              f"{cfg.plan_channels}) and fewer slots than max_length {cfg.max_length}")
+        from audiox.conditioning.caption_planner import CaptionPlanner
+
+        planner = CaptionPlanner(width=t5_dim, slots=cfg.plan_slots, channels=cfg.plan_channels)
+        proj = nn.Linear(cfg.plan_channels, output_dim)
+        nn.init.zeros_(proj.weight)
+        nn.init.zeros_(proj.bias)
+        return planner.requires_grad_(False), proj
+
+    @property
+    def plan_start(self) -> int:
+        """First token slot of the planner's timeline (= max_length without a planner)."""
+        return self.max_length - (self.planner.slots if self.planner is not None else 0)
 
     @staticmethod
     def _t5_dim(cfg: T5ConditionerConfig, text_encoder: T5TextEncoder | None) -> int:
@@ -123,7 +146,15 @@ class T5TextConditioner(nn.Module):
         -> (tokens (B, L, D) float32 with padded rows exactly zero, mask (B, L) bool)."""
         mask = attention_mask.bool()
         tokens = self.proj_out(hidden.float())  # (B, L, D)
-        return tokens * mask.unsqueeze(-1).float(), mask  # padding zeroed after proj_out (bias included)
+        tokens = tokens * mask.unsqueeze(-1).float()  # padding zeroed after proj_out (bias included)
+        if self.planner is None:
+            return tokens, mask
+        # own planner: caption tokens past plan_start are dropped, the timeline fills those slots
+        start = self.plan_start
+        plan = self.plan_proj(self.planner.plan(hidden, mask))  # (B, plan_slots, D)
+        tokens = torch.cat((tokens[:, :start], plan.to(tokens.dtype)), dim=1)
+        mask = torch.cat((mask[:, :start], torch.ones_like(mask[:, start:])), dim=1)
+        return tokens, mask
 
     def encode_text(self, texts: list[str]) -> tuple[Tensor, Tensor]:
         """Tokenize (pad/truncate to max_length) and run T5. -> (hidden (B, L, E), attention_mask (B, L) bool)."""

@@ -110,14 +110,15 @@ def own_sample_size() -> int:
     return OWN_WINDOW_S * OWN_SAMPLE_RATE
 
 
-def _conditioning(scale: float) -> dict:
+def _conditioning(scale: float, plan_slots: int = 0, plan_channels: int = 0) -> dict:
+    text = {"t5_model_name": "audiox-own-t5", "max_length": OWN_SIZES["text_max_length"], "project_out": True}
+    if plan_slots > 0:  # own option: see conditioning.caption_planner
+        text.update(plan_slots=plan_slots, plan_channels=plan_channels)
     return {
         "cond_dim": OWN_SIZES["cond_dim"],
         "configs": [
             {"id": "video_prompt", "type": "clip", "config": {"video_fps": OWN_SIZES["video_fps"]}},
-            {"id": "text_prompt", "type": "t5",
-             "config": {"t5_model_name": "audiox-own-t5", "max_length": OWN_SIZES["text_max_length"],
-                        "project_out": True}},
+            {"id": "text_prompt", "type": "t5", "config": text},
             {"id": "audio_prompt", "type": "audio_autoencoder",
              "config": {"sample_rate": OWN_SAMPLE_RATE, "pretransform_config": own_vae_dict(stub_decoder=True, scale=scale),
                         "latent_seq_len": own_latent_frames(), "mask_ratio_start": 0.0, "mask_ratio_end": 0.0}},
@@ -138,11 +139,13 @@ def _backbone(backbone: str, pooled_condition: bool) -> dict:
     return config
 
 
-def own_small_config_dict(backbone: str = "dit", *, latent_scale: float = 1.0, pooled_condition: bool = False) -> dict:
+def own_small_config_dict(backbone: str = "dit", *, latent_scale: float = 1.0, pooled_condition: bool = False,
+                          plan_slots: int = 0, plan_channels: int = 0) -> dict:
     """The own model's whole config.json. `backbone`: "dit" (DiT + MAF, v objective, like AudioX-MAF) or
     "mmdit" (MMDiT + MAF, rectified flow, like AudioX-Turbo before distillation); `latent_scale`: the
     pretransform scale of both VAE copies (see `own_vae_dict`); `pooled_condition`: the MMDiT's pooled
-    request path (own option)."""
+    request path (own option); `plan_slots` / `plan_channels`: the caption planner's timeline in the text
+    conditioner (own option, 0: none)."""
     if backbone not in ("dit", "mmdit"):
         from audiox.errors import ConfigError
 
@@ -156,7 +159,7 @@ def own_small_config_dict(backbone: str = "dit", *, latent_scale: float = 1.0, p
         "model": {
             "io_channels": OWN_SIZES["vae"]["latent_dim"],
             "pretransform": own_vae_dict(scale=latent_scale),
-            "conditioning": _conditioning(latent_scale),
+            "conditioning": _conditioning(latent_scale, plan_slots, plan_channels),
             "diffusion": {
                 "type": backbone,
                 "cross_attention_cond_ids": ["video_prompt", "text_prompt", "audio_prompt"],
@@ -170,12 +173,14 @@ def own_small_config_dict(backbone: str = "dit", *, latent_scale: float = 1.0, p
     }
 
 
-def own_small_config(backbone: str = "dit", *, latent_scale: float = 1.0, pooled_condition: bool = False):
+def own_small_config(backbone: str = "dit", *, latent_scale: float = 1.0, pooled_condition: bool = False,
+                     plan_slots: int = 0, plan_channels: int = 0):
     """`own_small_config_dict` parsed strictly into an AudioXConfig."""
     from audiox.config.parse import parse_config
 
-    return parse_config(own_small_config_dict(backbone, latent_scale=latent_scale, pooled_condition=pooled_condition),
-                        source=f"own_small_config({backbone!r})")
+    config = own_small_config_dict(backbone, latent_scale=latent_scale, pooled_condition=pooled_condition,
+                                   plan_slots=plan_slots, plan_channels=plan_channels)
+    return parse_config(config, source=f"own_small_config({backbone!r})")
 
 
 def own_model_options() -> dict[str, Any]:

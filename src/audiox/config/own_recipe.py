@@ -73,6 +73,10 @@ class OwnRecipe:
     # stage 2b: steps of caption-encoder pretraining on the world's captions before the cache is encoded
     # (`synth.caption_pretraining`; 0: the T5 stays as built or loaded)
     caption_pretrain_steps: int = 0
+    # the caption planner (own option, `conditioning.caption_planner`): its timeline in the last `plan_slots`
+    # text slots (0: no planner), trained for `planner_steps` on world captions (stage 2c) before the diffusion
+    plan_slots: int = 0
+    planner_steps: int = 1500
     # `--decoder-only` (`synth.own_decoder`): a new decoder of this shape (None: the folder's) for vae_from's
     # frozen encoder
     decoder_channels: int | None = None
@@ -82,6 +86,9 @@ class OwnRecipe:
     def __post_init__(self) -> None:
         if self.caption_pretrain_steps < 0:
             raise ConfigError(f"train-own: caption_pretrain_steps={self.caption_pretrain_steps} must be >= 0")
+        if self.plan_slots < 0 or self.planner_steps < 0:
+            raise ConfigError(f"train-own: plan_slots={self.plan_slots} and planner_steps={self.planner_steps} "
+                              "must be >= 0")
         for name in ("vae_steps", "vae_batch", "vae_crop", "vae_pool", "items", "steps", "batch"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"train-own: {name}={getattr(self, name)} must be > 0")

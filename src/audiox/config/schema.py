@@ -92,6 +92,10 @@ class T5ConditionerConfig:
     project_out: bool = False
     mask_ratio: float = 0.0  # accepted by Turbo, ignored
     mask_type: str = "input"  # accepted by Turbo, ignored
+    # audiox's own keys (never in official configs): the caption planner's timeline in the last
+    # `plan_slots` token slots, `plan_channels` values per slot (`conditioning.caption_planner`)
+    plan_slots: int = 0
+    plan_channels: int = 0
 
 
 @dataclass(**FROZEN)

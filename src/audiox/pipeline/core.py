@@ -32,6 +32,7 @@ from audiox.pipeline.precision import autocast, resolve_precision
 from audiox.pipeline.prepare import prepare_request
 from audiox.pipeline.request import GenerationRequest
 from audiox.pipeline.splice import kept_window, returned_audio
+from audiox.pipeline.stage_clock import NO_CLOCK, StageClock
 from audiox.pipeline.windows import Window, crossfade_join, last_seconds, plan_windows
 from audiox.sampling.k_solvers import Callback
 from audiox.sampling.run import SamplerSettings, sample_latents, sampling_grid
@@ -74,6 +75,7 @@ class AudioX:
         defaults: Defaults | None = None,
         reuse: bool = True,
         offload: bool = False,
+        clock: StageClock | None = None,
     ) -> None:
         """`defaults`: the model's own sampler defaults (e.g. a distilled or small model), else the
         official ones for its family (see `defaults`). `precision`: "exact" (the official numerics) or
@@ -83,7 +85,8 @@ class AudioX:
         video without running CLIP, the VAE encoding of a silent audio prompt remembered per model);
         False recomputes everything at every step, as the official code does. `offload`: keep the model in
         host memory and only the running stage (conditioners, backbone, VAE) on the device
-        (`pipeline.offload`; a no-op on a CPU)."""
+        (`pipeline.offload`; a no-op on a CPU). `clock`: a `StageClock` that adds up the seconds of each
+        stage (conditioners, prepare, steps, decode) of every window (`pipeline.stage_clock`)."""
         if model.conditioner is None or model.pretransform is None:
             raise ConfigError("a generation model needs model.conditioning and model.pretransform in its config")
         self.device = device = check_device(device)
@@ -97,6 +100,7 @@ class AudioX:
         self.dtype = self.precision.network_dtype
         self.overlap_s, self.progress, self.reuse = overlap_s, progress, reuse
         self._defaults = defaults
+        self.clock = clock if clock is not None else NO_CLOCK
 
     @classmethod
     def from_pretrained(cls, path=None, **kwargs) -> AudioX:
@@ -284,25 +288,29 @@ class AudioX:
         model, batch = self.model, request.batch_size
         generator = torch.Generator().manual_seed(request.window_seed(index))
         noise = torch.randn((batch, model.config.model.io_channels, self.num_latent_frames), generator=generator)
-        conditions = self._encode(self._window_media(request, window, prompt), batch, generator)
-        context = self._fuse(conditions)
-        negative = None
-        if request.negative_text:
-            negative = self._fuse(self._with_text(conditions, request.negative_text, batch))
+        clock = partial(self.clock.stage, device=self.device)
+        with clock("conditioners"):
+            conditions = self._encode(self._window_media(request, window, prompt), batch, generator)
+            context = self._fuse(conditions)
+            negative = None
+            if request.negative_text:
+                negative = self._fuse(self._with_text(conditions, request.negative_text, batch))
         init = self._init_latents(request, window, init_audio, generator) if init_audio is not None else None
         settings = self._settings(request)
         self._placer.activate("backbone")
         with torch.no_grad(), autocast(self.device, self.dtype):
-            guidance = model.prepare_guidance(
-                context, cfg_scale=request.cfg_scale, negative_context=negative, reuse=self.reuse
-            )
+            with clock("prepare"):
+                guidance = model.prepare_guidance(
+                    context, cfg_scale=request.cfg_scale, negative_context=negative, reuse=self.reuse
+                )
             net = partial(model.guided_velocity, guidance=guidance)
-            latents = sample_latents(
-                net, noise.to(self.device), objective=model.objective, settings=settings, generator=generator,
-                progress=self.progress, keep=keep, init=init, callback=callback,
-            )
+            with clock("steps"):
+                latents = sample_latents(
+                    net, noise.to(self.device), objective=model.objective, settings=settings, generator=generator,
+                    progress=self.progress, keep=keep, init=init, callback=callback,
+                )
         self._placer.activate("vae")
-        with torch.no_grad(), autocast(self.device, self.precision.decode_dtype):
+        with torch.no_grad(), autocast(self.device, self.precision.decode_dtype), clock("decode"):
             audio = model.decode(latents.float())  # official: the decoder runs in float32 (exact precision)
         return audio[..., : round(window.duration_s * self.sample_rate)].float()
 

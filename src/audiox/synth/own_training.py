@@ -379,7 +379,8 @@ def train_own_model(out_dir: str | Path, recipe: OwnRecipe = OwnRecipe(), *, qui
     scale = json.loads(scale_path.read_text())["scale"]
     _say(f"stage 2/6: latent scale {scale:.4f}", quiet)
     model, options = build_own_model(recipe.backbone, seed=recipe.seed, latent_scale=scale,
-                                     pooled_condition=recipe.pooled_condition, coherent_init=recipe.coherent_init)
+                                     pooled_condition=recipe.pooled_condition, coherent_init=recipe.coherent_init,
+                                     plan_slots=recipe.plan_slots)
     if recipe.init_from is not None:
         init_diffusion_from(model, Path(recipe.init_from))
     _load_vae(model, vae_path)  # after the init: a --vae-from other than --init-from wins, as documented
@@ -387,6 +388,9 @@ def train_own_model(out_dir: str | Path, recipe: OwnRecipe = OwnRecipe(), *, qui
     if recipe.caption_pretrain_steps > 0:
         _say(f"stage 2b: caption encoder, {recipe.caption_pretrain_steps} steps", quiet)
         pretrained_caption_encoder(model, recipe, out / "caption_encoder", quiet=quiet)
+    if recipe.plan_slots > 0:
+        _say(f"stage 2c: caption planner, {recipe.planner_steps} steps", quiet)
+        trained_planner(model, recipe, out / "planner", quiet=quiet)
     cache = out / "cache"
     if not (cache / "index.json").is_file():
         _say(f"stage 3/6: encoding {recipe.items} training examples", quiet)
@@ -447,13 +451,44 @@ def pretrained_caption_encoder(model: Any, recipe: OwnRecipe, out: Path, *, quie
     return out
 
 
+def trained_planner(model: Any, recipe: OwnRecipe, out: Path, *, quiet: bool = False) -> Path:
+    """Stage 2c: train the model's caption planner on world captions (`synth.plan_pretraining`, the T5 as
+    it is now) and save it to out/planner.safetensors with its held-out scores; a run that finds the file
+    loads it instead. Needs the T5 final (after stage 2b)."""
+    from safetensors.torch import load_file, save_file
+
+    from audiox.synth.plan_pretraining import plan_scores, pretrain_planner
+    from audiox.synth.training_data import text_conditioner
+
+    text = text_conditioner(model)
+    path = out / "planner.safetensors"
+    if path.is_file():
+        text.planner.load_state_dict(load_file(str(path)), strict=True)
+        return path
+    dtype = next(text.text_encoder.model.parameters()).dtype
+    text.text_encoder.model.float()
+    before = plan_scores(text)
+    log = pretrain_planner(text, steps=recipe.planner_steps, seed=recipe.seed, progress=not quiet)
+    after = plan_scores(text)
+    text.text_encoder.model.to(dtype)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "planner.json").write_text(json.dumps({"steps": len(log), "loss": log, "before": before, "after": after}))
+    save_file({k: v.contiguous() for k, v in text.planner.state_dict().items()}, str(out / "planner.tmp"))
+    (out / "planner.tmp").replace(path)
+    _say(f"caption planner: held-out kinds {before['kinds']:.2f} -> {after['kinds']:.2f} (Jaccard), active slots "
+         f"{before['active_slots']:.2f} -> {after['active_slots']:.2f} (F1), loss {after['loss']:.4f}", quiet)
+    return path
+
+
 def init_diffusion_from(model: Any, folder: Path) -> None:
     """Load every weight of an own-model folder into `model` (built by `build_own_model` with this run's
     options): backbone, MAF, conditioner layers, the frozen CLIP tower and VAE copies, and the T5 (outside
     the state dict). The frozen encoders must be the folder's: its backbone learned their features (a recipe
     build with other options draws other random frozen towers), so the run's cache is encoded with them.
-    The only keys allowed to be missing are those of a request path the folder lacks (`pooled`: its output
-    layer starts at zero, so the loaded model computes exactly as the folder's until it trains)."""
+    The only keys allowed to be missing are those of a request path the folder lacks (`pooled`, and the
+    caption planner with its projection: their outputs start at zero, so the loaded model computes as the
+    folder's until it trains; the token-axis projection's timeline columns are then pointed at the same
+    times, `init_plan_slots`, which changes only what it reads from the ~0 padding slots)."""
     from audiox.conditioning.text_t5 import T5TextConditioner
     from audiox.pipeline import AudioX
 
@@ -463,7 +498,8 @@ def init_diffusion_from(model: Any, folder: Path) -> None:
     except RuntimeError as err:  # shape mismatches
         raise ConfigError(f"train-own: --init-from {folder} does not fit this recipe's model "
                           f"({str(err).splitlines()[1].strip()}); use a folder of the same backbone and sizes") from None
-    missing = [k for k in result.missing_keys if ".pooled." not in k]
+    new_paths = (".pooled.", ".planner.", ".plan_proj.")
+    missing = [k for k in result.missing_keys if not any(p in k for p in new_paths)]
     if missing or result.unexpected_keys:
         raise ConfigError(f"train-own: --init-from {folder} does not fit this recipe's model (missing "
                           f"{missing[:3]}, unexpected {result.unexpected_keys[:3]}); use a folder of the same "
@@ -472,6 +508,10 @@ def init_diffusion_from(model: Any, folder: Path) -> None:
         if isinstance(conditioner, T5TextConditioner):
             theirs = source.conditioner.conditioners[cond_id].text_encoder.model.state_dict()
             conditioner.text_encoder.model.load_state_dict({k: v.float() for k, v in theirs.items()}, strict=True)
+    if any(".planner." in k for k in result.missing_keys):
+        from audiox.synth.training_data import init_plan_slots
+
+        init_plan_slots(model)  # the folder's projection never read a timeline
 
 
 def export_checkpoint(model_dir: str | Path, checkpoint: str | Path, folder: str | Path) -> Path:

@@ -257,16 +257,20 @@ def synth_training_config(model: Any, **overrides: Any) -> SynthTrainingConfig:
 
 
 def build_own_model(backbone: str = "dit", *, seed: int = 0, latent_scale: float = 1.0,
-                    pooled_condition: bool = False, coherent_init: bool = False) -> tuple[Any, dict[str, Any]]:
+                    pooled_condition: bool = False, coherent_init: bool = False,
+                    plan_slots: int = 0) -> tuple[Any, dict[str, Any]]:
     """A random-weight own model (`config.own_model`) with its own text encoder, and the `audiox.json`
     options of its folder. New weights come from `seed` (the global RNG is restored afterwards).
     MMDiT only: `pooled_condition` adds the pooled request path; `coherent_init` starts the token-axis
-    projection readable (`backbone.mmdit.init_coherent_seq_projection`)."""
+    projection readable (`backbone.mmdit.init_coherent_seq_projection`). `plan_slots` > 0: the caption
+    planner (untrained: `synth.plan_pretraining`) with its timeline in the last `plan_slots` text slots, which
+    the MMDiT's token-axis projection reads at the positions of the same time (`init_plan_slots`)."""
     from transformers import CLIPVisionConfig
 
     from audiox.conditioning.caption_tokenizer import own_text_encoder
     from audiox.config.own_model import OWN_SIZES, OWN_T5_SIZES, own_model_options, own_small_config
     from audiox.diffusion.model import DiffusionModel
+    from audiox.synth.plan_pretraining import PLAN_CHANNELS
 
     options = own_model_options()
     text_encoder = own_text_encoder(**OWN_T5_SIZES, seed=seed, max_length=OWN_SIZES["text_max_length"])
@@ -277,13 +281,34 @@ def build_own_model(backbone: str = "dit", *, seed: int = 0, latent_scale: float
     }
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)  # module constructors draw their initial weights from the global RNG
-        model = DiffusionModel(own_small_config(backbone, latent_scale=latent_scale, pooled_condition=pooled_condition),
-                               text_encoder=text_encoder, conditioner_options=conditioner_options)
+        config = own_small_config(backbone, latent_scale=latent_scale, pooled_condition=pooled_condition,
+                                  plan_slots=plan_slots, plan_channels=PLAN_CHANNELS if plan_slots else 0)
+        model = DiffusionModel(config, text_encoder=text_encoder, conditioner_options=conditioner_options)
     if coherent_init and backbone == "mmdit":
         from audiox.backbone.mmdit import init_coherent_seq_projection
 
         init_coherent_seq_projection(model.backbone.transformer)
+    init_plan_slots(model)
     return model, options
+
+
+def text_conditioner(model: Any) -> Any:
+    """The model's `t5` conditioner."""
+    from audiox.conditioning.text_t5 import T5TextConditioner
+
+    return next(c for c in model.conditioner.conditioners.values() if isinstance(c, T5TextConditioner))
+
+
+def init_plan_slots(model: Any) -> None:
+    """MMDiT with a caption planner: point the token-axis projection's timeline columns at the latent
+    positions of the same time (`backbone.mmdit.init_plan_projection`); else nothing. Run it after loading
+    weights that lack the planner (`--init-from` an older folder)."""
+    text = text_conditioner(model)
+    if text.planner is None or model.config.model.diffusion.type != "mmdit":
+        return
+    from audiox.backbone.mmdit import init_plan_projection
+
+    init_plan_projection(model.backbone.transformer, first_slot=text.plan_start, slots=text.planner.slots)
 
 
 def copy_vae_encoder(model: Any) -> int:

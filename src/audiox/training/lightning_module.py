@@ -54,7 +54,8 @@ from audiox.training.schedules import build_optimizer
 from audiox.vae import bottleneck
 from audiox.vae.pretransform import AutoencoderPretransform
 
-FROZEN_SUBMODULES = ("visual_encoder_model", "pretransform")  # inside conditioners: CLIP tower, VAE copy
+# inside conditioners: the CLIP tower, the VAE copy, the own caption planner
+FROZEN_SUBMODULES = ("visual_encoder_model", "pretransform", "planner")
 
 
 def step_seed(*keys: int) -> int:
