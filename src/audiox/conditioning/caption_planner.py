@@ -30,13 +30,30 @@ def time_codes(slots: int, width: int) -> Tensor:
     return torch.cat((angles.sin(), angles.cos()), dim=1)
 
 
-class CaptionPlanner(nn.Module):
-    """Learned slot queries (initialised as time codes) cross-attend to the caption's T5 states through a
-    small pre-norm transformer decoder; a Linear head gives per-slot, per-channel logits."""
+def index_codes(length: int, width: int) -> Tensor:
+    """Sinusoidal codes of token indices 0..length-1 (periods from 2 pi to ~800 tokens): (length, width)."""
+    i = torch.arange(length, dtype=torch.float32)
+    freqs = torch.exp(-torch.linspace(0.0, math.log(128.0), width // 2))  # (W/2,)
+    angles = i[:, None] * freqs[None]
+    return torch.cat((angles.sin(), angles.cos()), dim=1)
 
-    def __init__(self, *, width: int, slots: int, channels: int, depth: int = 2, heads: int = 4) -> None:
+
+class CaptionPlanner(nn.Module):
+    """The caption's T5 states plus their token indices go through a small pre-norm transformer encoder
+    (the frozen T5 has only relative positions, and times are spelled digit by digit: "1", ".", "6", "s");
+    learned slot queries (initialised as time codes) cross-attend to the result through a small pre-norm
+    transformer decoder; a Linear head gives per-slot, per-channel logits."""
+
+    def __init__(self, *, width: int, slots: int, channels: int, depth: int = 2, heads: int = 4,
+                 encoder_depth: int = 2) -> None:
         super().__init__()
         self.slots, self.channels = slots, channels
+        self.positions = nn.Linear(width, width, bias=False)
+        self.encoder = nn.ModuleList(
+            nn.TransformerEncoderLayer(width, heads, dim_feedforward=2 * width, dropout=0.0, batch_first=True,
+                                       norm_first=True)
+            for _ in range(encoder_depth)
+        )
         self.queries = nn.Parameter(time_codes(slots, width))
         self.layers = nn.ModuleList(
             nn.TransformerDecoderLayer(width, heads, dim_feedforward=2 * width, dropout=0.0, batch_first=True,
@@ -48,12 +65,14 @@ class CaptionPlanner(nn.Module):
 
     def forward(self, hidden: Tensor, mask: Tensor) -> Tensor:
         """hidden (B, T, E), mask (B, T) bool (True = a caption token) -> logits (B, slots, channels)."""
-        hidden = hidden.float()
         ignore = ~mask.bool()
         ignore[:, 0] &= mask.bool().any(dim=1)  # a caption of no tokens attends to its first slot, not to nothing
+        memory = hidden.float() + self.positions(index_codes(hidden.shape[1], hidden.shape[2]).to(hidden.device))
+        for layer in self.encoder:
+            memory = layer(memory, src_key_padding_mask=ignore)
         x = self.queries[None].expand(hidden.shape[0], -1, -1)
         for layer in self.layers:
-            x = layer(x, hidden, memory_key_padding_mask=ignore)
+            x = layer(x, memory, memory_key_padding_mask=ignore)
         return self.head(self.norm(x))
 
     def plan(self, hidden: Tensor, mask: Tensor) -> Tensor:
