@@ -24,16 +24,16 @@ from torch import Tensor, nn
 
 def time_codes(slots: int, width: int) -> Tensor:
     """Sinusoidal codes of the slot centres (slot j at relative time (j + 0.5) / slots): (slots, width)."""
-    t = (torch.arange(slots, dtype=torch.float32) + 0.5) / slots  # (S,)
-    freqs = torch.exp(torch.linspace(0.0, math.log(64.0), width // 2)) * math.pi  # (W/2,)
+    t = (torch.arange(slots, dtype=torch.float32, device="cpu") + 0.5) / slots  # (S,); CPU even under a meta build
+    freqs = torch.exp(torch.linspace(0.0, math.log(64.0), width // 2, device="cpu")) * math.pi  # (W/2,)
     angles = t[:, None] * freqs[None]
     return torch.cat((angles.sin(), angles.cos()), dim=1)
 
 
 def index_codes(length: int, width: int) -> Tensor:
     """Sinusoidal codes of token indices 0..length-1 (periods from 2 pi to ~800 tokens): (length, width)."""
-    i = torch.arange(length, dtype=torch.float32)
-    freqs = torch.exp(-torch.linspace(0.0, math.log(128.0), width // 2))  # (W/2,)
+    i = torch.arange(length, dtype=torch.float32, device="cpu")
+    freqs = torch.exp(-torch.linspace(0.0, math.log(128.0), width // 2, device="cpu"))  # (W/2,)
     angles = i[:, None] * freqs[None]
     return torch.cat((angles.sin(), angles.cos()), dim=1)
 
