@@ -15,6 +15,7 @@ from audiox.config.parse import load_config
 from audiox.errors import CheckpointError
 from audiox.pipeline import load as load_module
 from audiox.pipeline.load import default_model_dir
+from audiox.synth.plan_pretraining import PLAN_CHANNELS
 
 
 def test_shipped_folder_is_complete_and_small():
@@ -30,7 +31,8 @@ def test_shipped_config_is_the_own_config_with_a_trained_latent_scale():
     config = load_config(default_model_dir() / "config.json")
     scale = config.model.pretransform.scale
     assert scale != 1.0
-    assert config == own_small_config("mmdit", latent_scale=scale)
+    # the shipped model has the caption planner (own option, 48 time slots)
+    assert config == own_small_config("mmdit", latent_scale=scale, plan_slots=48, plan_channels=PLAN_CHANNELS)
 
 
 def test_missing_shipped_model_is_a_one_line_error(monkeypatch, tmp_path):
