@@ -106,25 +106,18 @@ def pretrain_caption_encoder(encoder: object, *, steps: int = 600, batch: int = 
                              progress: bool = False) -> list[float]:
     """Train `encoder.model` (a T5 encoder, float32) in place with `CaptionHeads` on a world caption corpus;
     returns the loss per step. The encoder is left in eval mode with gradients off."""
-    from tqdm.auto import tqdm
+    from audiox.synth.pretrain_loop import train_steps
 
     data = caption_corpus(corpus, seed)
     model = encoder.model.float().train().requires_grad_(True)
     heads = CaptionHeads(model.config.d_model)
-    params = list(model.parameters()) + list(heads.parameters())
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-2)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 50) * 0.5 * (1 + np.cos(np.pi * s / steps)))
-    gen = torch.Generator().manual_seed(seed)
-    log = []
-    for _ in tqdm(range(steps), desc="caption encoder", disable=not progress, mininterval=5):
+
+    def batch_loss(gen: torch.Generator) -> Tensor:
         part = _rows(data, torch.randint(0, corpus, (batch,), generator=gen))
-        loss = heads.loss(pooled_states(encoder, part.captions, max_length), part)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        sched.step()
-        log.append(float(loss.detach()))
+        return heads.loss(pooled_states(encoder, part.captions, max_length), part)
+
+    log = train_steps(list(model.parameters()) + list(heads.parameters()), batch_loss, steps=steps, lr=lr,
+                      seed=seed, desc="caption encoder", progress=progress)
     model.eval().requires_grad_(False)
     return log
 

@@ -82,26 +82,19 @@ def pretrain_planner(conditioner: object, *, steps: int = 1500, batch: int = 64,
                      corpus: int = 8000, seed: int = 0, progress: bool = False) -> list[float]:
     """Train `conditioner.planner` in place (the T5 stays frozen) on a world caption corpus; returns the
     loss per step. The planner is left in eval mode with gradients off."""
-    from tqdm.auto import tqdm
+    from audiox.synth.pretrain_loop import train_steps
 
     planner, encoder = conditioner.planner, conditioner.text_encoder
     data = plan_corpus(corpus, seed, planner.slots)
     planner.float().train().requires_grad_(True)
-    opt = torch.optim.AdamW(planner.parameters(), lr=lr, weight_decay=1e-2)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / 50) * 0.5 * (1 + np.cos(np.pi * s / steps)))
-    gen = torch.Generator().manual_seed(seed)
-    log = []
-    for _ in tqdm(range(steps), desc="caption planner", disable=not progress, mininterval=5):
+
+    def batch_loss(gen: torch.Generator) -> Tensor:
         rows = torch.randint(0, corpus, (batch,), generator=gen)
         hidden, mask = caption_states(encoder, [data.captions[i] for i in rows.tolist()], conditioner.max_length)
-        loss = F.binary_cross_entropy_with_logits(planner(hidden, mask), data.targets[rows])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(planner.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        log.append(float(loss.detach()))
+        return F.binary_cross_entropy_with_logits(planner(hidden, mask), data.targets[rows])
+
+    log = train_steps(planner.parameters(), batch_loss, steps=steps, lr=lr, seed=seed, desc="caption planner",
+                      progress=progress)
     planner.eval().requires_grad_(False)
     return log
 
