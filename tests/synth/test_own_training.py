@@ -248,7 +248,9 @@ def test_init_from_a_folder_starts_from_its_weights_and_adds_a_silent_pooled_pat
     from audiox.synth.training_data import build_own_model
 
     shipped = default_model_dir()
-    model, _ = build_own_model("mmdit", seed=3, pooled_condition=True)
+    with pytest.raises(ConfigError, match="--plan-slots 48"):  # the shipped folder has a caption planner
+        init_diffusion_from(build_own_model("mmdit", seed=3, pooled_condition=True)[0], shipped)
+    model, _ = build_own_model("mmdit", seed=3, pooled_condition=True, plan_slots=48)
     init_diffusion_from(model, shipped)
     reference = AudioX.from_pretrained(shipped).model
     for name, value in reference.state_dict().items():

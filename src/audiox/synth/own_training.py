@@ -498,6 +498,11 @@ def init_diffusion_from(model: Any, folder: Path) -> None:
     except RuntimeError as err:  # shape mismatches
         raise ConfigError(f"train-own: --init-from {folder} does not fit this recipe's model "
                           f"({str(err).splitlines()[1].strip()}); use a folder of the same backbone and sizes") from None
+    if any(".planner." in k for k in result.unexpected_keys):
+        slots = source.conditioner.conditioners  # the folder's text conditioner says how many slots
+        text = next(c for c in slots.values() if isinstance(c, T5TextConditioner))
+        raise ConfigError(f"train-own: --init-from {folder} has a caption planner; add --plan-slots "
+                          f"{text.planner.slots} to keep it")
     new_paths = (".pooled.", ".planner.", ".plan_proj.")
     missing = [k for k in result.missing_keys if not any(p in k for p in new_paths)]
     if missing or result.unexpected_keys:
