@@ -22,30 +22,25 @@ Stages (each resumes; OUT/teacher.json pins the teacher, and another teacher in 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import statistics
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import torch
+from proof_run import log, pin_model
 
-# CPU-sized (a few hundred steps, not the official tens of thousands): a higher learning rate than the
-# official 1e-5, a short warm-up, one fake-score update per student update (official: 5 student updates per
-# fake one; DMD2 trains the fake score at least as often), teacher CFG 6 as the teacher's own default
+# CPU-sized (a few hundred steps, not the official tens of thousands): the official lr 1e-5 (a first run at
+# 1e-4 collapsed), a short warm-up, 5 fake-score updates per student update (DMD2 trains the fake score more
+# often than the student), teacher CFG 6 as the teacher's own default
 PROOF_SETTINGS = [
     "run.batch_size=8", "run.checkpoint_every_n_steps=20", "run.log_every_n_steps=5", "optimizer.lr=1e-5",
     "scheduler.warmup=0.9", "teacher_guidance_scale=6.0", "update_ratio_s_f=1", "fake_updates_per_cycle=5",
 ]
 MODELS = ("teacher", "student", "teacher4")
 SCORES = (("Cat", "category"), ("Cnt", "count"), ("Ord", "order"), ("TS", "timestamp"))
-
-
-def log(text: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
 def parse_args() -> argparse.Namespace:
@@ -59,20 +54,6 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--tasks", default="t2a,v2a,tv2a", help="bench tasks")
     p.add_argument("--num", type=int, default=20, help="bench cases per task (0: no bench)")
     return p.parse_args()
-
-
-def pin_teacher(teacher: Path, out: Path) -> None:
-    """Record the teacher's identity in OUT/teacher.json; refuse an OUT made from another teacher."""
-    digest = hashlib.sha256((teacher / "model.safetensors").read_bytes()).hexdigest()
-    record = {"teacher": str(teacher.resolve()), "sha256": digest}
-    path = out / "teacher.json"
-    if path.is_file():
-        old = json.loads(path.read_text())
-        if old["sha256"] != digest:
-            sys.exit(f"error: {out} holds a run of another teacher ({old['teacher']}); pass a fresh --out")
-        return
-    out.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2))
 
 
 def build_cache(teacher: Path, cache: Path, items: int) -> None:
@@ -240,7 +221,7 @@ def main() -> None:
 
     args = parse_args()
     teacher = args.teacher if args.teacher is not None else default_model_dir()
-    pin_teacher(teacher, args.out)
+    pin_model(teacher, args.out, "teacher")
     wall, cpu = time.perf_counter(), time.process_time()
     build_cache(teacher, args.out / "cache", args.items)
     student = run_distill(teacher, args.out / "cache", args.out / "proof", args.steps, args.overrides)

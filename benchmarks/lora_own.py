@@ -27,16 +27,15 @@ Stages (each resumes; OUT/base.json pins the base, and another base in the same 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
+from proof_run import log, pin_model
 
 from audiox.synth.captions import Phrases, compose_caption
 
@@ -52,10 +51,6 @@ LOSS_TIMES = tuple(round(0.1 * i, 1) for i in range(1, 10))
 HELDOUT_WORLD = 7
 
 
-def log(text: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
-
-
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--base", type=Path, default=None, help="base model folder (default: the shipped one)")
@@ -66,17 +61,6 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--heldout", type=int, default=24, help="held-out knock scenes for the loss")
     p.add_argument("--num", type=int, default=12, help="bench cases (t2a cases with a knock)")
     return p.parse_args()
-
-
-def pin_base(base: Path, out: Path) -> None:
-    digest = hashlib.sha256((base / "model.safetensors").read_bytes()).hexdigest()
-    path = out / "base.json"
-    if path.is_file():
-        if json.loads(path.read_text())["sha256"] != digest:
-            sys.exit(f"error: {out} holds a run of another base model; pass a fresh --out")
-        return
-    out.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"base": str(base.resolve()), "sha256": digest}, indent=2))
 
 
 def new_caption(labels, seed: int) -> str:
@@ -271,7 +255,7 @@ def main() -> None:
 
     args = parse_args()
     base = args.base if args.base is not None else default_model_dir()
-    pin_base(base, args.out)
+    pin_model(base, args.out, "base")
     wall, cpu = time.perf_counter(), time.process_time()
     build_cache(base, args.out / "cache", args.items)
     adapter = train_lora(base, args.out / "cache", args.out / "train", args.steps, args.rank)

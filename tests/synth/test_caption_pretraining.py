@@ -56,12 +56,9 @@ def test_pretraining_lowers_the_loss_and_leaves_a_frozen_encoder():
 
 
 def test_recipe_stage_saves_the_encoder_and_a_rerun_loads_it(tmp_path):
-    from audiox.conditioning.text_t5 import T5TextConditioner
     from audiox.synth.own_training import OwnRecipe, pretrained_caption_encoder
     from audiox.synth.training_data import build_own_model
-
-    def text_model(model):
-        return next(c for c in model.conditioner.conditioners.values() if isinstance(c, T5TextConditioner))
+    from audiox.synth.training_data import text_conditioner as text_model
 
     recipe = OwnRecipe(caption_pretrain_steps=3)
     first, _ = build_own_model("mmdit", seed=0)

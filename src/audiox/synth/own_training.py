@@ -424,10 +424,10 @@ def pretrained_caption_encoder(model: Any, recipe: OwnRecipe, out: Path, *, quie
     (a Hugging Face folder); a run that finds it there loads it instead of training again."""
     from transformers import T5EncoderModel
 
-    from audiox.conditioning.text_t5 import T5TextConditioner
     from audiox.synth.caption_pretraining import kind_readout, pretrain_caption_encoder
+    from audiox.synth.training_data import text_conditioner
 
-    text = next(c for c in model.conditioner.conditioners.values() if isinstance(c, T5TextConditioner))
+    text = text_conditioner(model)
     encoder = text.text_encoder
     if (out / "config.json").is_file():
         loaded = T5EncoderModel.from_pretrained(str(out)).float().eval().requires_grad_(False)
@@ -491,6 +491,7 @@ def init_diffusion_from(model: Any, folder: Path) -> None:
     times, `init_plan_slots`, which changes only what it reads from the ~0 padding slots)."""
     from audiox.conditioning.text_t5 import T5TextConditioner
     from audiox.pipeline import AudioX
+    from audiox.synth.training_data import init_plan_slots, text_conditioner
 
     source = AudioX.from_pretrained(folder).model
     try:
@@ -499,10 +500,8 @@ def init_diffusion_from(model: Any, folder: Path) -> None:
         raise ConfigError(f"train-own: --init-from {folder} does not fit this recipe's model "
                           f"({str(err).splitlines()[1].strip()}); use a folder of the same backbone and sizes") from None
     if any(".planner." in k for k in result.unexpected_keys):
-        slots = source.conditioner.conditioners  # the folder's text conditioner says how many slots
-        text = next(c for c in slots.values() if isinstance(c, T5TextConditioner))
         raise ConfigError(f"train-own: --init-from {folder} has a caption planner; add --plan-slots "
-                          f"{text.planner.slots} to keep it")
+                          f"{text_conditioner(source).planner.slots} to keep it")
     new_paths = (".pooled.", ".planner.", ".plan_proj.")
     missing = [k for k in result.missing_keys if not any(p in k for p in new_paths)]
     if missing or result.unexpected_keys:
@@ -514,8 +513,6 @@ def init_diffusion_from(model: Any, folder: Path) -> None:
             theirs = source.conditioner.conditioners[cond_id].text_encoder.model.state_dict()
             conditioner.text_encoder.model.load_state_dict({k: v.float() for k, v in theirs.items()}, strict=True)
     if any(".planner." in k for k in result.missing_keys):
-        from audiox.synth.training_data import init_plan_slots
-
         init_plan_slots(model)  # the folder's projection never read a timeline
 
 
