@@ -125,14 +125,19 @@ def model_case(name: str, case):
     return replace(case, request=replace(case.request, steps=4)) if name == "teacher4" else case
 
 
-def generate_pair(pipes: dict, case, path: Path) -> dict:
+def generate_pair(pipes: dict, case, path: Path, student_tag: str) -> dict:
     """Every model on one case (which goes first rotates with the case index), saved to `path` (atomically);
-    or the saved record."""
-    if path.is_file():
-        return torch.load(path, weights_only=True)
+    a saved record is reused, and only the models it lacks run: a record of an earlier student (another
+    `student_tag`: the distillation continued) keeps its teacher figures and gets the new student's."""
+    record = torch.load(path, weights_only=True) if path.is_file() else {}
+    if record.get("student_tag") != student_tag:
+        record = {k: v for k, v in record.items() if not k.startswith("student")}
+        record["student_tag"] = student_tag
     shift = case.index % len(MODELS)
-    record = {}
-    for name in MODELS[shift:] + MODELS[:shift]:
+    missing = [name for name in MODELS[shift:] + MODELS[:shift] if name not in record]
+    if not missing:
+        return record
+    for name in missing:
         audio, wall, cpu = timed(pipes[name], model_case(name, case))
         record.update({name: audio, f"{name}_wall_s": wall, f"{name}_cpu_s": cpu})
     tmp = path.with_name(path.name + ".tmp")
@@ -141,7 +146,7 @@ def generate_pair(pipes: dict, case, path: Path) -> dict:
     return record
 
 
-def run_bench(teacher: Path, student: Path, bench_dir: Path, tasks: str, num: int) -> dict:
+def run_bench(teacher: Path, student: Path, bench_dir: Path, tasks: str, num: int, student_tag: str) -> dict:
     """Stage 3: {task: {"teacher": TaskReport, "student": TaskReport, "records": [per-case dicts]}}."""
     from audiox.cli.bench import parse_tasks
     from audiox.evaluation.analyser import Analyser
@@ -160,7 +165,7 @@ def run_bench(teacher: Path, student: Path, bench_dir: Path, tasks: str, num: in
     for task, task_cases in cases.items():
         records = []
         for case in task_cases:
-            records.append(generate_pair(pipes, case, bench_dir / f"{task}_{case.index:03d}.pt"))
+            records.append(generate_pair(pipes, case, bench_dir / f"{task}_{case.index:03d}.pt", student_tag))
             log(f"bench {task} {case.index + 1}/{len(task_cases)}: CPU s " +
                 ", ".join(f"{name} {records[-1][f'{name}_cpu_s']:.1f}" for name in MODELS))
         results[task] = {name: score_task(task, task_cases, [r[name] for r in records], analyser)
@@ -227,7 +232,8 @@ def main() -> None:
     student = run_distill(teacher, args.out / "cache", args.out / "proof", args.steps, args.overrides)
     log(f"student: {student}")
     if args.num > 0:
-        results = run_bench(teacher, student, args.out / "bench", args.tasks, args.num)
+        tag = (args.out / "proof" / "done.json").read_text()
+        results = run_bench(teacher, student, args.out / "bench", args.tasks, args.num, tag)
         d = load_pipeline(teacher).defaults
         text = table(results, f"{d.sampler} {d.steps} steps, CFG {d.cfg_scale:g}")
         write_report(args.out / "report.json", results, text)

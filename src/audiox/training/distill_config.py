@@ -11,7 +11,13 @@ Choices beyond the official code, each off by default or equal to it:
 * `gan_feature_network` (official "teacher", frozen): "fake" reads the features from the fake-score network,
   which then also trains on the discriminator loss (DMD2's choice);
 * `use_ema` (official: no effect): an EMA of the student, exported instead of the online weights;
-* `masking`: the `audiox train` input masking of the conditions (off: the data's own condition mix).
+* `masking`: the `audiox train` input masking of the conditions (off: the data's own condition mix);
+* `regression_loss_weight` (official: none, 0): the original DMD's regression loss (Yin et al. 2024, 3.3)
+  towards the teacher's own ODE samples, precomputed once per cache item with `teacher_path_steps` Euler
+  steps at the teacher's CFG (`training.teacher_paths`; needs an encode-dataset cache as the data);
+  `regression_target` "end" (DMD's: the path's end from every path point) or "next" (trajectory
+  distillation: the x0 whose deterministic step lands on the path's next point, so the student's own
+  4-step Euler path follows the teacher's; its export samples with rf-euler instead of the DMD sampler).
 """
 
 from __future__ import annotations
@@ -52,6 +58,9 @@ class DistillConfig:
     gan_max_t: float = 0.2  # discriminator inputs are re-noised to t_d ~ U(0, gan_max_t)
     gan_head_width: int = 128
     mask_padding: bool = False
+    regression_loss_weight: float = 0.0
+    teacher_path_steps: int = 25
+    regression_target: Literal["end", "next"] = "end"
     masking: InputMaskingConfig = field(default_factory=lambda: NO_MASKING)
     use_ema: bool = False
     ema: EmaConfig = field(default_factory=EmaConfig)
@@ -68,6 +77,11 @@ class DistillConfig:
             raise ConfigError(
                 f"distill: timestep_sampling_probs={list(probs)} needs {self.dmd_sample_steps} weights >= 0 "
                 "(one per student step), not all zero"
+            )
+        if self.regression_loss_weight < 0 or self.teacher_path_steps < self.dmd_sample_steps:
+            raise ConfigError(
+                f"distill: regression_loss_weight={self.regression_loss_weight} must be >= 0 and "
+                f"teacher_path_steps={self.teacher_path_steps} >= dmd_sample_steps={self.dmd_sample_steps}"
             )
         if not 0.0 <= self.gan_max_t <= 1.0:
             raise ConfigError(f"distill: gan_max_t={self.gan_max_t} must be in [0, 1]")

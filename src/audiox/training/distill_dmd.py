@@ -16,7 +16,11 @@ Student phase (g mod cycle < update_ratio_s_f):
 2. t ~ Sobol U(0, 1), z_t = t eps + (1 - t) sg(x_s); x_real = teacher_x0(z_t, t, CFG), x_fake = fake_x0(z_t, t);
    p_r = z_t - x_real, p_f = z_t - x_fake, grad = (p_r - p_f) / (mean|p_r| per item + 1e-8), NaN -> 0;
    L_dmd = 0.5 MSE(x_s, sg(x_s - grad)) * dmd_loss_weight;
-3. with GAN: L_G = -mean(D(x_s)) * gan_loss_weight, the discriminator (heads and feature net) frozen.
+3. with GAN: L_G = -mean(D(x_s)) * gan_loss_weight, the discriminator (heads and feature net) frozen;
+4. with teacher paths (`training.teacher_paths`, the original DMD's regression loss): the student's x0 at
+   the teacher's path point of step k, L_reg = MSE(student_x0(path_k, t_k), target_k) * regression_loss_weight,
+   target_k the path's end ("end") or the x0 whose deterministic step from path_k lands on path_{k+1}
+   ("next", `regression_targets`).
 Fake phase: x = sg(x_s) from the same rollout without gradient; t ~ Sobol; L_fake = the fake network's own
 diffusion loss on x (rectified flow: MSE(fake(z_t, t), eps - x)) * fake_loss_weight; with GAN the hinge
 loss (mean relu(1 - D(x0_real)) + mean relu(1 + D(x))) * gan_loss_weight.
@@ -160,23 +164,65 @@ def discriminator_logits(
 
 def student_losses(
     nets: DmdNetworks, x0: Tensor, context: Tensor, mask: Tensor | None, cfg: DistillConfig,
-    generator: torch.Generator,
+    generator: torch.Generator, teacher_path: Tensor | None = None,
 ) -> dict[str, Tensor]:
-    """Student phase: {"dmd", ["gan_g"]} (weighted). x0: (B, C, L) real latents, context: (B, N, D)."""
+    """Student phase: {["dmd"], ["gan_g"], ["reg"]} (weighted; those whose weight is not 0). x0: (B, C, L) real latents, context: (B, N, D),
+    teacher_path: (B, K + 1, C, L) the teacher's path at the K student times and its end (needed when
+    `regression_loss_weight` > 0)."""
     objective = nets.objective
-    x_s = _rollout(nets, x0, context, cfg, generator, grad=True)
-    t = uniform_times(x0.shape[0], generator, x0.device)
-    z_t = rf_noise(x_s.detach(), torch.randn(x0.shape, generator=generator).to(x0.device), t)
-    with torch.no_grad():
-        x_real = x0_predictor(nets.teacher, objective, context, cfg.teacher_guidance_scale)(z_t, t)
-        x_fake = x0_predictor(nets.fake, objective, context)(z_t, t)
-    grad = dmd_gradient(z_t.float(), x_real.float(), x_fake.float(), mask)
-    losses = {"dmd": dmd_loss(x_s, grad) * cfg.dmd_loss_weight}
+    k = draw_target_step(cfg.timestep_sampling_probs, cfg.dmd_sample_steps, generator)
+    losses = {}
+    if cfg.dmd_loss_weight > 0 or nets.heads is not None:  # a regression-only run needs no rollout
+        x_s = _rollout(nets, x0, context, cfg, generator, grad=True, k=k)
+    if cfg.dmd_loss_weight > 0:
+        t = uniform_times(x0.shape[0], generator, x0.device)
+        z_t = rf_noise(x_s.detach(), torch.randn(x0.shape, generator=generator).to(x0.device), t)
+        with torch.no_grad():
+            x_real = x0_predictor(nets.teacher, objective, context, cfg.teacher_guidance_scale)(z_t, t)
+            x_fake = x0_predictor(nets.fake, objective, context)(z_t, t)
+        grad = dmd_gradient(z_t.float(), x_real.float(), x_fake.float(), mask)
+        losses["dmd"] = dmd_loss(x_s, grad) * cfg.dmd_loss_weight
     if nets.heads is not None:
         with frozen(nets.heads, nets.features):
             logits = discriminator_logits(nets, x_s, context, cfg, generator)
         losses["gan_g"] = hinge_generator_loss(logits) * cfg.gan_loss_weight
+    if cfg.regression_loss_weight > 0:
+        losses["reg"] = regression_loss(nets, context, cfg, k, teacher_path, mask) * cfg.regression_loss_weight
+    if not losses:
+        raise ConfigError("distill: every student loss is off (dmd_loss_weight 0, use_gan false, "
+                          "regression_loss_weight 0)")
     return losses
+
+
+def regression_targets(path: Tensor, ts: Tensor, kind: str) -> Tensor:
+    """Per student step k the x0 the student should give at path point k. path: (B, K + 1, C, L) the
+    teacher's path at ts[0..K-1] and its end (t = ts[K] = 0); ts: (K + 1,). -> (B, K, C, L).
+    "end": the path's end for every k. "next": x0_k = (t_k z_{k+1} - t_{k+1} z_k) / (t_k - t_{k+1}), the x0
+    for which z_{k+1} = (1 - t_{k+1}) x0_k + t_{k+1} eps_k with eps_k = (z_k - (1 - t_k) x0_k) / t_k (one
+    deterministic DDIM / Euler step, the same line through both points); for the last step the end itself."""
+    steps = path.shape[1] - 1
+    if kind == "end":
+        return path[:, -1:].expand(-1, steps, *path.shape[2:])
+    if kind != "next":
+        raise ConfigError(f"distill: regression_target {kind!r} is not 'end' or 'next'")
+    t_k = ts[:steps].view(1, steps, 1, 1).to(path)
+    t_n = ts[1:steps + 1].view(1, steps, 1, 1).to(path)
+    return (t_k * path[:, 1:] - t_n * path[:, :-1]) / (t_k - t_n)
+
+
+def regression_loss(
+    nets: DmdNetworks, context: Tensor, cfg: DistillConfig, k: int, teacher_path: Tensor | None,
+    mask: Tensor | None,
+) -> Tensor:
+    """MSE between the student's x0 at the teacher's path point of step k and its target. -> ()."""
+    if teacher_path is None:
+        raise ConfigError("distill: regression_loss_weight > 0 needs teacher paths in the batch "
+                          "(an encode-dataset cache as --data)")
+    ts = timesteps_dmd(cfg.dmd_sample_steps)
+    target = regression_targets(teacher_path, ts, cfg.regression_target)[:, k]
+    t = ts[k].to(context.device) * context.new_ones(context.shape[0])
+    student = x0_predictor(nets.model.backbone, nets.objective, context)(teacher_path[:, k], t)
+    return mse_loss(student.float(), target.float(), mask)
 
 
 def fake_losses(
@@ -185,7 +231,8 @@ def fake_losses(
 ) -> dict[str, Tensor]:
     """Fake / discriminator phase: {"fake", ["gan_d"]} (weighted). Shapes as `student_losses`."""
     objective = nets.objective
-    x = _rollout(nets, x0, context, cfg, generator, grad=False).detach()
+    k = draw_target_step(cfg.timestep_sampling_probs, cfg.dmd_sample_steps, generator)
+    x = _rollout(nets, x0, context, cfg, generator, grad=False, k=k).detach()
     t = uniform_times(x0.shape[0], generator, x0.device)
     t_model = t if objective == "rectified_flow" else flow_to_v_input(x, t)[1]
     noise = torch.randn(x0.shape, generator=generator).to(x0.device)
@@ -200,13 +247,14 @@ def fake_losses(
 
 def dmd_step_losses(
     nets: DmdNetworks, x0: Tensor, context: Tensor, padding_mask: Tensor, cfg: DistillConfig, phase: str,
-    generator: torch.Generator,
+    generator: torch.Generator, teacher_path: Tensor | None = None,
 ) -> dict[str, Tensor]:
     """The weighted losses of one step of `phase` ("student" | "fake") plus their sum under "loss".
-    x0: (B, C, L), context: (B, N, D), padding_mask: (B, S) over audio samples."""
+    x0: (B, C, L), context: (B, N, D), padding_mask: (B, S) over audio samples, teacher_path: see
+    `student_losses`."""
     mask = latent_padding_mask(padding_mask.bool(), x0.shape[-1]) if cfg.mask_padding else None
     if phase == "student":
-        losses = student_losses(nets, x0, context, mask, cfg, generator)
+        losses = student_losses(nets, x0, context, mask, cfg, generator, teacher_path)
     elif phase == "fake":
         losses = fake_losses(nets, x0, context, mask, cfg, generator)
     else:
@@ -216,11 +264,10 @@ def dmd_step_losses(
 
 
 def _rollout(
-    nets: DmdNetworks, x0: Tensor, context: Tensor, cfg: DistillConfig, generator: torch.Generator, *, grad: bool
+    nets: DmdNetworks, x0: Tensor, context: Tensor, cfg: DistillConfig, generator: torch.Generator, *, grad: bool,
+    k: int,
 ) -> Tensor:
-    """Draw k and the initial noise, then `student_sample` -> x_s (B, C, L)."""
-    steps = cfg.dmd_sample_steps
-    k = draw_target_step(cfg.timestep_sampling_probs, steps, generator)
+    """Draw the initial noise, then `student_sample` to step k -> x_s (B, C, L)."""
     noise = torch.randn(x0.shape, generator=generator).to(x0.device)
     denoise = x0_predictor(nets.model.backbone, nets.objective, context)
-    return student_sample(denoise, noise, timesteps_dmd(steps).to(x0.device), k, generator, grad=grad)
+    return student_sample(denoise, noise, timesteps_dmd(cfg.dmd_sample_steps).to(x0.device), k, generator, grad=grad)

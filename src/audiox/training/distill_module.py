@@ -35,8 +35,10 @@ TEACHER_PREFIX = "teacher."
 
 
 def dmd_generation_defaults(cfg: DistillConfig) -> dict[str, Any]:
-    """The exported student's sampler defaults (audiox.json): DMD, its step count, no CFG."""
-    return {"sampler": "dmd", "steps": cfg.dmd_sample_steps, "cfg_scale": 1.0, "sigma_max": 1.0}
+    """The exported student's sampler defaults (audiox.json): DMD, its step count, no CFG; a trajectory
+    student (`regression_target` "next") takes deterministic Euler steps on the same grid instead."""
+    sampler = "rf-euler" if cfg.regression_loss_weight > 0 and cfg.regression_target == "next" else "dmd"
+    return {"sampler": sampler, "steps": cfg.dmd_sample_steps, "cfg_scale": 1.0, "sigma_max": 1.0}
 
 
 class DmdTrainingModule(pl.LightningModule):
@@ -87,7 +89,8 @@ class DmdTrainingModule(pl.LightningModule):
         """The losses of one micro-batch in `phase` (conditions and target latents without gradient)."""
         with torch.no_grad():
             x0, context = target_and_context(self.model, batch, self.cfg.masking, generator)
-        return dmd_step_losses(self.networks, x0, context, batch["padding_mask"], self.cfg, phase, generator)
+        return dmd_step_losses(self.networks, x0, context, batch["padding_mask"], self.cfg, phase, generator,
+                               batch.get("teacher_path"))
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         phase = self.cfg.phase(self.global_step)
@@ -120,6 +123,23 @@ class DmdTrainingModule(pl.LightningModule):
         return {k: v.to(device) if isinstance(v, Tensor) else v for k, v in batch.items()}
 
 
+def teacher_path_dataset(model: DiffusionModel, teacher: torch.nn.Module, dataset: Any, cfg: DistillConfig,
+                         paths_dir: Path) -> Any:
+    """The cache `dataset` with the teacher's ODE paths (made now under `paths_dir`, or finished / reused)."""
+    from audiox.training.encode_dataset import CachedDataConfig, CachedDataset
+    from audiox.training.teacher_paths import TeacherPathDataset, write_teacher_paths
+
+    if cfg.regression_target == "next" and model.objective != "rectified_flow":
+        raise ConfigError("distill: regression_target=next needs a rectified-flow teacher (its student samples "
+                          "with rf-euler); use regression_target=end for a v teacher")
+    if not isinstance(dataset, CachedDataset):
+        raise ConfigError("distill: regression_loss_weight > 0 needs an encode-dataset cache as --data "
+                          "(the teacher's samples are computed once per cached item)")
+    write_teacher_paths(model.eval(), teacher, dataset, paths_dir, student_steps=cfg.dmd_sample_steps,
+                        teacher_steps=cfg.teacher_path_steps, guidance=cfg.teacher_guidance_scale, seed=cfg.run.seed)
+    return TeacherPathDataset(dataset.root, paths_dir, CachedDataConfig(seed=cfg.run.seed))
+
+
 def distill(
     teacher_dir: str | os.PathLike,
     cfg: DistillConfig,
@@ -138,8 +158,10 @@ def distill(
     out = Path(out_dir)
     built = build_training_model(init=teacher_dir)
     teacher = copy.deepcopy(built.model.backbone)
-    module = DmdTrainingModule(built.model, teacher, cfg)
     dataset = training_dataset(built.model, cfg, data)
+    if cfg.regression_loss_weight > 0:
+        dataset = teacher_path_dataset(built.model, teacher, dataset, cfg, out / "teacher_paths")
+    module = DmdTrainingModule(built.model, teacher, cfg)
     options = {**built.options, "generation_defaults": dmd_generation_defaults(cfg)}
     export = ExportCallback(out / "export", every_n_steps=cfg.run.export_every_n_steps, options=options,
                             synchformer=built.synchformer)
