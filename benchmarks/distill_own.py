@@ -1,6 +1,7 @@
-"""Issue 18's proof: distil a model folder (default: the shipped own model) into a 4-step DMD student on the
-synthetic world, then bench the teacher (its default sampler) against the student (4 DMD steps, no CFG) on
-the same cases, and print the table. One command; rerunning it continues where it stopped.
+"""Issue 18's proof: distil a model folder (default: the shipped own model) into a 4-step student on the
+synthetic world (--recipe trajectory: regression onto the teacher's own ODE paths, the default; or dmd: the
+Turbo recipe), then bench the teacher (its default sampler) against the student (its 4 steps, no CFG) on the
+same cases, and print the table. One command; rerunning it continues where it stopped.
 
     python benchmarks/distill_own.py --out runs/distill                            (the shipped model)
     python benchmarks/distill_own.py --teacher runs/own/model --out runs/distill-new      (another teacher)
@@ -9,11 +10,12 @@ the same cases, and print the table. One command; rerunning it continues where i
 Stages (each resumes; OUT/teacher.json pins the teacher, and another teacher in the same OUT is refused):
   1. OUT/cache  --items synthetic training examples (`audiox train-own`'s world 0 and task mix) encoded by
                 the teacher's frozen encoders (`audiox encode-dataset`);
-  2. OUT/proof  `audiox distill` with PROOF_SETTINGS (+ --set overrides), continuing from last.ckpt;
+  2. OUT/proof  `audiox distill` with the --recipe's settings (RECIPES, + --set overrides), continuing from
+                last.ckpt (the trajectory recipe first writes OUT/proof/teacher_paths, the teacher's paths);
                 the student lands in OUT/proof/export/final;
   3. OUT/bench  every case of `audiox bench --tasks TASKS --num N --seed 0`, generated one right after the
-                other (the order rotates) by the teacher (its default sampler), the student (4 DMD steps, no
-                CFG) and the teacher cut to 4 steps (what distillation must beat), each call timed (wall and
+                other (the order rotates) by the teacher (its default sampler), the student (its default: 4
+                steps, no CFG) and the teacher cut to 4 steps (what distillation must beat), each call timed (wall and
                 this process's CPU seconds, so the speed-up holds on a busy machine), saved per case;
   4. the table: Cat / Cnt / Ord / TS (and V2A sync) per task for each, the student's largest drop below the
                 teacher, seconds per clip and the speed-up; also OUT/report.json.
@@ -32,13 +34,18 @@ from pathlib import Path
 import torch
 from proof_run import log, pin_model
 
-# CPU-sized (a few hundred steps, not the official tens of thousands): the official lr 1e-5 (a first run at
-# 1e-4 collapsed), a short warm-up, 5 fake-score updates per student update (DMD2 trains the fake score more
-# often than the student), teacher CFG 6 as the teacher's own default
-PROOF_SETTINGS = [
-    "run.batch_size=8", "run.checkpoint_every_n_steps=20", "run.log_every_n_steps=5", "optimizer.lr=1e-5",
-    "scheduler.warmup=0.9", "teacher_guidance_scale=6.0", "update_ratio_s_f=1", "fake_updates_per_cycle=5",
-]
+# CPU-sized (hundreds of steps, not the official tens of thousands). "dmd": the official lr 1e-5 (a first
+# run at 1e-4 collapsed), a short warm-up, 5 fake-score updates per student update (DMD2 trains the fake
+# score more often than the student), teacher CFG 6 as the teacher's own default. "trajectory": no DMD term,
+# no discriminator: the regression onto the teacher's own 25-step CFG-6 Euler paths (`regression_target`
+# next, `training.teacher_paths`), lr 1e-4; its student samples with 4 deterministic Euler steps.
+COMMON = ["run.batch_size=8", "run.checkpoint_every_n_steps=20", "run.log_every_n_steps=5", "scheduler.warmup=0.9",
+          "teacher_guidance_scale=6.0"]
+RECIPES = {
+    "dmd": [*COMMON, "optimizer.lr=1e-5", "update_ratio_s_f=1", "fake_updates_per_cycle=5"],
+    "trajectory": [*COMMON, "optimizer.lr=1e-4", "regression_loss_weight=1", "regression_target=next",
+                   "dmd_loss_weight=0", "use_gan=false"],
+}
 MODELS = ("teacher", "student", "teacher4")
 SCORES = (("Cat", "category"), ("Cnt", "count"), ("Ord", "order"), ("TS", "timestamp"))
 
@@ -47,10 +54,12 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--teacher", type=Path, default=None, help="teacher model folder (default: the shipped one)")
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--items", type=int, default=384, help="cached synthetic training examples")
-    p.add_argument("--steps", type=int, default=200, help="distillation optimizer steps")
+    p.add_argument("--items", type=int, default=512, help="cached synthetic training examples")
+    p.add_argument("--steps", type=int, default=1500, help="distillation optimizer steps")
+    p.add_argument("--recipe", choices=sorted(RECIPES), default="trajectory",
+                   help="distillation settings (RECIPES; default: trajectory)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="DistillConfig override on top of PROOF_SETTINGS (repeatable)")
+                   help="DistillConfig override on top of the recipe (repeatable)")
     p.add_argument("--tasks", default="t2a,v2a,tv2a", help="bench tasks")
     p.add_argument("--num", type=int, default=20, help="bench cases per task (0: no bench)")
     return p.parse_args()
@@ -91,7 +100,7 @@ def step_logger():
     return StepLog()
 
 
-def run_distill(teacher: Path, cache: Path, run_dir: Path, steps: int, overrides: list[str]) -> Path:
+def run_distill(teacher: Path, cache: Path, run_dir: Path, steps: int, settings: list[str]) -> Path:
     """Stage 2 (skipped when OUT/proof/done.json records `steps`); returns the student folder."""
     student = run_dir / "export" / "final"
     done = run_dir / "done.json"
@@ -101,22 +110,24 @@ def run_distill(teacher: Path, cache: Path, run_dir: Path, steps: int, overrides
     from audiox.training.distill_config import DistillConfig
     from audiox.training.distill_module import distill
 
-    cfg = load_train_config(DistillConfig, None, [*PROOF_SETTINGS, f"run.max_steps={steps}", *overrides])
+    cfg = load_train_config(DistillConfig, None, [*settings, f"run.max_steps={steps}"])
     last = run_dir / "checkpoints" / "last.ckpt"
     started = time.process_time()
     distill(teacher, cfg, cache, run_dir, resume=last if last.is_file() else None, callbacks=[step_logger()])
     log(f"distill: {steps} steps done ({time.process_time() - started:.0f} CPU s in this call)")
-    done.write_text(json.dumps({"steps": steps, "settings": [*PROOF_SETTINGS, *overrides]}))
+    done.write_text(json.dumps({"steps": steps, "settings": settings}))
     return student
 
 
-def timed(pipe, case) -> tuple[torch.Tensor, float, float]:
-    """(the generated (C, S) clip, wall seconds, CPU seconds of this process)."""
+def timed(pipe, case) -> tuple[torch.Tensor, float, float, dict]:
+    """(the generated (C, S) clip, wall seconds, CPU seconds of this process, wall seconds per pipeline
+    stage: conditioners / prepare / steps / decode, from the pipe's `StageClock`)."""
     from audiox.evaluation.bench import generate_case
 
+    pipe.clock.reset()
     wall, cpu = time.perf_counter(), time.process_time()
     audio = generate_case(pipe, case)
-    return audio, time.perf_counter() - wall, time.process_time() - cpu
+    return audio, time.perf_counter() - wall, time.process_time() - cpu, dict(pipe.clock.seconds)
 
 
 def model_case(name: str, case):
@@ -138,8 +149,8 @@ def generate_pair(pipes: dict, case, path: Path, student_tag: str) -> dict:
     if not missing:
         return record
     for name in missing:
-        audio, wall, cpu = timed(pipes[name], model_case(name, case))
-        record.update({name: audio, f"{name}_wall_s": wall, f"{name}_cpu_s": cpu})
+        audio, wall, cpu, stages = timed(pipes[name], model_case(name, case))
+        record.update({name: audio, f"{name}_wall_s": wall, f"{name}_cpu_s": cpu, f"{name}_stages": stages})
     tmp = path.with_name(path.name + ".tmp")
     torch.save(record, tmp)
     tmp.replace(path)
@@ -153,9 +164,12 @@ def run_bench(teacher: Path, student: Path, bench_dir: Path, tasks: str, num: in
     from audiox.evaluation.bench import bench_duration_s, score_task
     from audiox.evaluation.bench_sets import BenchSpec, build_bench_set
     from audiox.pipeline import AudioX
+    from audiox.pipeline.stage_clock import StageClock
 
     pipes = {"teacher": AudioX.from_pretrained(teacher), "student": AudioX.from_pretrained(student)}
     pipes["teacher4"] = pipes["teacher"]
+    for pipe in pipes.values():
+        pipe.clock = StageClock()
     spec = BenchSpec(tasks=parse_tasks(tasks), num_per_task=num, seed=0)
     duration = bench_duration_s(pipes["teacher"], spec)
     cases = build_bench_set(spec, sample_rate=pipes["teacher"].sample_rate, duration_s=duration,
@@ -188,15 +202,24 @@ def timing_line(results: dict) -> str:
     wall = {n: statistics.median(rec[f"{n}_wall_s"] for rec in records) for n in MODELS}
     cpu = {n: statistics.mean(rec[f"{n}_cpu_s"] for rec in records) for n in MODELS}
     each = "; ".join(f"{n} {wall[n]:.2f} s wall (median) / {cpu[n]:.2f} CPU s (mean)" for n in MODELS)
-    return (f"per clip, end to end ({len(records)} clips each, one process, interleaved): {each}; student "
+    line = (f"per clip, end to end ({len(records)} clips each, one process, interleaved): {each}; student "
             f"speed-up over the teacher {wall['teacher'] / wall['student']:.1f}x wall, "
             f"{cpu['teacher'] / cpu['student']:.1f}x CPU")
+    staged = [rec for rec in records if all(f"{n}_stages" in rec for n in MODELS)]
+    if staged:
+        parts = []
+        for n in MODELS:
+            names = sorted({k for rec in staged for k in rec[f"{n}_stages"]})
+            means = {k: statistics.mean(rec[f"{n}_stages"].get(k, 0.0) for rec in staged) for k in names}
+            parts.append(f"{n} " + ", ".join(f"{k} {v:.3f}" for k, v in means.items()))
+        line += f"\nwall s per clip by stage (mean of {len(staged)}): " + "; ".join(parts)
+    return line
 
 
-def table(results: dict, teacher_label: str) -> str:
+def table(results: dict, teacher_label: str, student_label: str) -> str:
     """The Markdown table of stage 4 plus the timing line."""
     lines = [
-        (f"| task | n | teacher ({teacher_label}) | student (4 DMD steps, no CFG) | largest drop (points) "
+        (f"| task | n | teacher ({teacher_label}) | student ({student_label}) | largest drop (points) "
          "| teacher at 4 steps, not distilled | sync ms teacher / student / 4-step teacher |"),
         "|---|---|---|---|---|---|---|",
     ]
@@ -215,7 +238,8 @@ def write_report(path: Path, results: dict, text: str) -> None:
     for task, r in results.items():
         data["tasks"][task] = {name: {k: v for k, v in asdict(r[name]).items() if k != "kinds"}
                                for name in MODELS}
-        data["tasks"][task]["timing"] = [{k: v for k, v in rec.items() if k.endswith("_s")} for rec in r["records"]]
+        data["tasks"][task]["timing"] = [{k: v for k, v in rec.items() if k.endswith(("_s", "_stages"))}
+                                         for rec in r["records"]]
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, default=float))
     tmp.replace(path)
@@ -229,13 +253,16 @@ def main() -> None:
     pin_model(teacher, args.out, "teacher")
     wall, cpu = time.perf_counter(), time.process_time()
     build_cache(teacher, args.out / "cache", args.items)
-    student = run_distill(teacher, args.out / "cache", args.out / "proof", args.steps, args.overrides)
+    settings = [*RECIPES[args.recipe], *args.overrides]
+    student = run_distill(teacher, args.out / "cache", args.out / "proof", args.steps, settings)
     log(f"student: {student}")
     if args.num > 0:
         tag = (args.out / "proof" / "done.json").read_text()
         results = run_bench(teacher, student, args.out / "bench", args.tasks, args.num, tag)
         d = load_pipeline(teacher).defaults
-        text = table(results, f"{d.sampler} {d.steps} steps, CFG {d.cfg_scale:g}")
+        sd = load_pipeline(student).defaults
+        text = table(results, f"{d.sampler} {d.steps} steps, CFG {d.cfg_scale:g}",
+                     f"{sd.sampler} {sd.steps} steps, CFG {sd.cfg_scale:g}")
         write_report(args.out / "report.json", results, text)
         print(text)
     log(f"this call: {(time.perf_counter() - wall) / 60:.1f} min wall, {(time.process_time() - cpu) / 60:.1f} CPU min")

@@ -141,6 +141,9 @@ def test_next_targets_make_one_euler_step_land_on_the_next_path_point():
     assert torch.equal(regression_targets(path, ts, "end"), path[:, -1:].expand(-1, 4, 3, 4))
     next_cfg = load_train_config(DistillConfig, None, ["regression_loss_weight=1", "regression_target=next"])
     assert dmd_generation_defaults(next_cfg)["sampler"] == "rf-euler"
+    assert {next_cfg.phase(g) for g in range(12)} == {"student", "fake"}  # the DMD term still needs the fake
+    alone = load_train_config(DistillConfig, None, REG_ONLY)
+    assert {alone.phase(g) for g in range(12)} == {"student"}  # regression alone: no fake-network steps
     assert dmd_generation_defaults(DistillConfig())["sampler"] == "dmd"
 
 

@@ -92,6 +92,14 @@ class DistillConfig:
 
     def phase(self, global_step: int) -> str:
         """"student" or "fake": which networks optimizer step `global_step` updates (the cycle is
-        `update_ratio_s_f` student steps, then `fake_updates_per_cycle` fake / discriminator steps)."""
+        `update_ratio_s_f` student steps, then `fake_updates_per_cycle` fake / discriminator steps; only
+        student steps when nothing reads the fake network)."""
+        if not self.trains_fake:
+            return "student"
         cycle = self.update_ratio_s_f + self.fake_updates_per_cycle
         return "student" if global_step % cycle < self.update_ratio_s_f else "fake"
+
+    @property
+    def trains_fake(self) -> bool:
+        """False for regression alone (no DMD term, no discriminator): every step is then a student step."""
+        return self.dmd_loss_weight > 0 or self.use_gan
