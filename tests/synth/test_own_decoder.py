@@ -160,6 +160,27 @@ def test_zero_steps_of_a_widened_decoder_decode_as_the_source_folder(tmp_path):
         train_decoder_only(tmp_path / "run2", replace(recipe, decoder_channels=None), quiet=True)
 
 
+@pytest.mark.slow
+def test_a_noise_source_folder_decodes_as_the_source_until_trained(tmp_path):
+    from dataclasses import replace
+
+    from audiox.pipeline import AudioX
+
+    recipe = replace(TINY, decoder_channels=None, decoder_c_mults=None, decoder_noise=2, decoder_steps=0)
+    folder = train_decoder_only(tmp_path / "run", recipe, quiet=True)
+    config = json.loads((folder / "config.json").read_text())
+    assert config["model"]["pretransform"]["config"]["decoder"]["config"]["noise_blocks"] == 2
+    assert any(".gate." in k for k in _weights(folder))
+    audio = torch.sin(torch.arange(6400) * 0.3)[None, None] * 0.3
+    ours, theirs = AudioX.from_pretrained(folder).reconstruct(audio), AudioX.from_pretrained().reconstruct(audio)
+    assert torch.equal(ours, theirs)  # closed gates: the shipped decoder exactly
+    trained = train_decoder_only(tmp_path / "run", replace(recipe, decoder_steps=2), quiet=True)
+    gates = [v for k, v in _weights(trained).items() if ".gate." in k]
+    assert any(g.abs().sum() > 0 for g in gates)  # the gates learn
+    with pytest.raises(ConfigError, match="holds a decoder of shape"):
+        train_decoder_only(tmp_path / "run", replace(recipe, decoder_noise=1), quiet=True)
+
+
 def test_analyser_mel_loss_sees_what_the_analyser_sees():
     """`--vae-mel-weight`'s loss: 0 for equal audio, and its log-mel is the analyser's (10 dB units) where the
     sound is well above the floors; gradients reach the output."""

@@ -123,3 +123,27 @@ def test_bad_config_raises_config_error(change, message):
     cfg = tiny_config().config
     with pytest.raises(ConfigError, match=message):
         AudioAutoencoder(change(cfg))
+
+
+def test_noise_source_starts_silent_is_deterministic_at_inference_and_trains():
+    base_cfg = tiny_config().config.decoder.config
+    torch.manual_seed(0)
+    base = OobleckDecoder(base_cfg).eval()
+    noisy = OobleckDecoder(replace(base_cfg, noise_blocks=1)).eval()
+    missing, unexpected = noisy.load_state_dict(base.state_dict(), strict=False)
+    assert not unexpected and missing and all(".gate." in k for k in missing)  # only the new gates
+    z = torch.randn(2, 3, 8)
+    with torch.no_grad():
+        assert torch.equal(noisy(z), base(z))  # zero gates: exactly the decoder it extends
+        for p in noisy.parameters():
+            p.add_(0.05)  # open the gates (and move everything else a little)
+        first, again = noisy(z), noisy(z)
+    assert torch.equal(first, again)  # inference: one fixed noise realisation
+    noisy.train()
+    out = noisy(z)
+    assert not torch.equal(out.detach(), noisy(z).detach())  # training: fresh noise per call
+    out.pow(2).mean().backward()
+    gates = [p for n, p in noisy.named_parameters() if ".gate." in n]
+    assert gates and all(p.grad is not None and p.grad.abs().sum() > 0 for p in gates)
+    with pytest.raises(ConfigError, match="noise_blocks"):
+        OobleckDecoder(replace(base_cfg, noise_blocks=3))  # only 2 blocks

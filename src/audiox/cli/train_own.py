@@ -73,6 +73,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "the folder's own decoder)")
     p.add_argument("--decoder-c-mults", type=_int_list, default=None,
                    help="--decoder-only: channel multipliers of a new decoder, one per stride, e.g. 1,2,4,8")
+    p.add_argument("--decoder-noise", type=int, default=None, metavar="N",
+                   help="--decoder-only: add a latent-gated noise source after the decoder's last N blocks "
+                        "(zero at the start, so training starts from the folder's decoder)")
     p.add_argument("--decoder-widen", action="store_true", default=None,
                    help="--decoder-only: start the new (wider) decoder as the folder's decoder widened "
                         "without changing its output, instead of from scratch")
@@ -90,10 +93,11 @@ def run(args: argparse.Namespace) -> int:
     from audiox.synth.own_decoder import train_decoder_only
     from audiox.synth.own_training import OwnRecipe, recipe_with, train_own_model
 
-    shaped = args.decoder_channels is not None or args.decoder_c_mults is not None or args.decoder_widen
+    shaped = (args.decoder_channels is not None or args.decoder_c_mults is not None or args.decoder_widen
+              or args.decoder_noise is not None)
     if shaped and not args.decoder_only:
-        raise ConfigError("train-own: --decoder-channels / --decoder-c-mults / --decoder-widen need "
-                          "--decoder-only (and --vae-from)")
+        raise ConfigError("train-own: --decoder-channels / --decoder-c-mults / --decoder-widen / --decoder-noise "
+                          "need --decoder-only (and --vae-from)")
     recipe = recipe_with(OwnRecipe(), backbone=args.backbone, seed=args.seed, vae_steps=args.vae_steps,
                          items=args.items, steps=args.steps, batch=args.batch, decoder_steps=args.decoder_steps,
                          decoder_adversarial=args.decoder_adversarial, pooled_condition=args.pooled_condition,
@@ -104,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
                          caption_pretrain_steps=args.caption_pretrain_steps, plan_slots=args.plan_slots,
                          planner_steps=args.planner_steps,
                          decoder_channels=args.decoder_channels, decoder_c_mults=args.decoder_c_mults,
-                         decoder_widen=args.decoder_widen, vae_mel_weight=args.vae_mel_weight)
+                         decoder_widen=args.decoder_widen, decoder_noise=args.decoder_noise,
+                         vae_mel_weight=args.vae_mel_weight)
     train = train_decoder_only if args.decoder_only else train_own_model
     folder = train(args.out, recipe, quiet=args.quiet)
     print(f"model folder: {folder}")

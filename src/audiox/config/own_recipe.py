@@ -82,6 +82,9 @@ class OwnRecipe:
     decoder_channels: int | None = None
     decoder_c_mults: tuple[int, ...] | None = None
     decoder_widen: bool = False  # start that decoder as a function-preserving widening of the folder's
+    # the folder's decoder (or the new shape) with a `vae.blocks.NoiseSource` after its last N blocks (zero-
+    # initialised: it starts as the folder's decoder)
+    decoder_noise: int | None = None
 
     def __post_init__(self) -> None:
         if self.caption_pretrain_steps < 0:

@@ -37,6 +37,7 @@ class OobleckDecoderConfig:
     antialias_activation: bool = False
     use_nearest_upsample: bool = False
     final_tanh: bool = True
+    noise_blocks: int = 0  # own option: the last N decoder blocks add a latent-gated noise (vae.blocks.NoiseSource)
 
 
 @dataclass(**FROZEN)

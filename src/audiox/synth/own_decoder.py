@@ -29,9 +29,10 @@ DECODER_PREFIX = "pretransform.model.decoder."
 SHAPE_FILE = "decoder_shape.json"
 
 
-def decoder_config_dict(source: Path, channels: int | None, c_mults: tuple[int, ...] | None) -> dict:
-    """The source folder's config.json as a dict with the decoder's `channels` / `c_mults` replaced (None:
-    kept); one stride per c_mult is required (the strides, hence the hop, never change)."""
+def decoder_config_dict(source: Path, channels: int | None, c_mults: tuple[int, ...] | None,
+                        noise_blocks: int | None = None) -> dict:
+    """The source folder's config.json as a dict with the decoder's `channels` / `c_mults` / `noise_blocks`
+    replaced (None: kept); one stride per c_mult is required (the strides, hence the hop, never change)."""
     config = json.loads((source / "config.json").read_text())
     try:
         decoder = config["model"]["pretransform"]["config"]["decoder"]["config"]
@@ -47,6 +48,10 @@ def decoder_config_dict(source: Path, channels: int | None, c_mults: tuple[int, 
             raise ConfigError(f"train-own: --decoder-c-mults {list(c_mults)} needs {len(decoder['strides'])} "
                               f"positive values, one per stride {decoder['strides']}")
         decoder["c_mults"] = list(c_mults)
+    if noise_blocks is not None:
+        if not 0 <= noise_blocks <= len(decoder["strides"]):
+            raise ConfigError(f"train-own: --decoder-noise {noise_blocks} must be in 0..{len(decoder['strides'])}")
+        decoder["noise_blocks"] = noise_blocks
     return config
 
 
@@ -62,12 +67,23 @@ def new_decoder(config: dict, seed: int) -> torch.nn.Module:
         return OobleckDecoder(parsed.model.pretransform.config.decoder.config)
 
 
+def with_noise_sources(decoder: torch.nn.Module, config: dict, seed: int) -> torch.nn.Module:
+    """A decoder of the config dict's shape (with its `noise_blocks`) holding `decoder`'s weights; its noise
+    sources start at zero, so it decodes exactly as `decoder` does."""
+    noisy = new_decoder(config, seed)
+    missing, unexpected = noisy.load_state_dict(decoder.state_dict(), strict=False)
+    if unexpected or any(".gate." not in k for k in missing):
+        raise ConfigError(f"train-own: --decoder-noise cannot take over this decoder (missing {missing[:3]}, "
+                          f"unexpected {unexpected[:3]})")
+    return noisy
+
+
 def _check_shape(out: Path, decoder: dict) -> None:
     """Record the decoder shape of a run in out/decoder_shape.json; a rerun with another shape fails."""
     path = out / SHAPE_FILE
-    shape = {k: decoder[k] for k in ("channels", "c_mults", "strides")}
+    shape = {k: decoder[k] for k in ("channels", "c_mults", "strides")} | {"noise_blocks": decoder.get("noise_blocks", 0)}
     if path.is_file():
-        recorded = json.loads(path.read_text())
+        recorded = {"noise_blocks": 0} | json.loads(path.read_text())
         if recorded != shape:
             raise ConfigError(f"train-own: {out} holds a decoder of shape {recorded}, not {shape}; use the "
                               "same --decoder-channels / --decoder-c-mults or a new --out")
@@ -91,7 +107,7 @@ def train_decoder_only(out_dir: str | Path, recipe: Any, *, quiet: bool = False)
     if not (source / "config.json").is_file():
         raise ConfigError(f"train-own: --vae-from {source}: no config.json there; give an own-model folder")
     started = time.perf_counter()
-    config = decoder_config_dict(source, recipe.decoder_channels, recipe.decoder_c_mults)
+    config = decoder_config_dict(source, recipe.decoder_channels, recipe.decoder_c_mults, recipe.decoder_noise)
     _check_shape(out / "decoder", config["model"]["pretransform"]["config"]["decoder"]["config"])
     model = AudioX.from_pretrained(str(source)).model.float()
     if recipe.decoder_channels is not None or recipe.decoder_c_mults is not None:
@@ -103,6 +119,8 @@ def train_decoder_only(out_dir: str | Path, recipe: Any, *, quiet: bool = False)
         model.pretransform.model.decoder = decoder
     elif recipe.decoder_widen:
         raise ConfigError("train-own: --decoder-widen needs a wider shape (--decoder-channels)")
+    if recipe.decoder_noise:
+        model.pretransform.model.decoder = with_noise_sources(model.pretransform.model.decoder, config, recipe.seed)
     world = synth_training_config(model, seed=recipe.seed, world_seed=recipe.world_seed).world()
     if not quiet:
         shape = config["model"]["pretransform"]["config"]["decoder"]["config"]
@@ -155,7 +173,7 @@ def snapshot(run_dir: str | Path, source: str | Path, folder: str | Path) -> tup
     run, folder = Path(run_dir), Path(folder)
     shape = json.loads((run / "decoder" / SHAPE_FILE).read_text())
     state = torch.load(run / "decoder" / "vae_state.pt", weights_only=True)
-    config = decoder_config_dict(Path(source), shape["channels"], tuple(shape["c_mults"]))
+    config = decoder_config_dict(Path(source), shape["channels"], tuple(shape["c_mults"]), shape.get("noise_blocks"))
     folder.mkdir(parents=True, exist_ok=True)
     decoder = {k: v for k, v in state["model"].items() if k.startswith("decoder.")}
     write_safetensors_atomic(decoder, folder / "decoder.safetensors", {"format": "audiox-vae"})

@@ -99,8 +99,9 @@ def write_teacher_paths(
     device = next(teacher.parameters()).device
     chunks = range(0, len(cache), CHUNK)
     todo = [start for start in chunks if not (out / chunk_name(start)).is_file()]
-    with torch.no_grad(), tqdm(total=len(cache), initial=len(cache) - CHUNK * len(todo), desc="teacher paths",
-                               unit="item", disable=None) as bar:
+    done = sum(min(CHUNK, len(cache) - start) for start in chunks if start not in todo)
+    with torch.no_grad(), tqdm(total=len(cache), initial=done, desc="teacher paths", unit="item",
+                               disable=None) as bar:
         for start in todo:
             tensors = {}
             for first in range(start, min(start + CHUNK, len(cache)), batch_size):

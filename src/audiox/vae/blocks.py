@@ -147,8 +147,35 @@ def _upsampler(in_channels: int, out_channels: int, stride: int, use_nearest_ups
     )
 
 
+NOISE_SEED = 0
+
+
+class NoiseSource(nn.Module):
+    """h + gate(h) * n: unit Gaussian noise n (B, C, S) scaled per channel and position by a 1x1 conv of the
+    features (zero-initialised: a new source leaves the decoder's output unchanged), so the latents set where
+    a noise texture sounds and at what level; the convolutions after it shape its spectrum. An own option
+    (`noise_blocks`), for textures (claps, rain) a deterministic decoder renders as their near-silent average.
+    Training draws fresh noise; inference one fixed realisation (seed `NOISE_SEED`), so decoding is
+    deterministic."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.gate = nn.Conv1d(channels, channels, kernel_size=1)
+        nn.init.zeros_(self.gate.weight)
+        nn.init.zeros_(self.gate.bias)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        """h: (B, C, S) -> (B, C, S)."""
+        if self.training:
+            noise = torch.randn_like(h)
+        else:
+            noise = torch.randn(h.shape, generator=torch.Generator().manual_seed(NOISE_SEED)).to(h)
+        return h + self.gate(h) * noise
+
+
 class DecoderBlock(nn.Module):
-    """Activation, upsampling (transposed conv k 2s, or nearest + conv), 3 residual units at `out_channels`."""
+    """Activation, upsampling (transposed conv k 2s, or nearest + conv), 3 residual units at `out_channels`
+    (then a `NoiseSource` when `noise`)."""
 
     def __init__(
         self,
@@ -158,12 +185,14 @@ class DecoderBlock(nn.Module):
         stride: int,
         use_snake: bool,
         use_nearest_upsample: bool = False,
+        noise: bool = False,
     ) -> None:
         super().__init__()
         self.layers = nn.Sequential(
             make_activation(use_snake=use_snake, channels=in_channels),
             _upsampler(in_channels, out_channels, stride, use_nearest_upsample),
             *_residual_stack(out_channels, use_snake),
+            *([NoiseSource(out_channels)] if noise else []),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

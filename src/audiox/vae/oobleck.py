@@ -98,6 +98,8 @@ class OobleckDecoder(nn.Module):
         layers: list[nn.Module] = [
             WNConv1d(in_channels=cfg.latent_dim, out_channels=widths[-1], kernel_size=7, padding=3)
         ]
+        if not 0 <= cfg.noise_blocks <= len(cfg.strides):
+            raise ConfigError(f"decoder.config.noise_blocks={cfg.noise_blocks} must be in 0..{len(cfg.strides)}")
         for i in range(len(cfg.strides), 0, -1):
             block = DecoderBlock(
                 in_channels=widths[i],
@@ -105,6 +107,7 @@ class OobleckDecoder(nn.Module):
                 stride=cfg.strides[i - 1],
                 use_snake=cfg.use_snake,
                 use_nearest_upsample=cfg.use_nearest_upsample,
+                noise=i <= cfg.noise_blocks,  # the last noise_blocks blocks (the highest rates)
             )
             layers.append(block)
         layers.append(make_activation(use_snake=cfg.use_snake, channels=widths[0]))
