@@ -41,7 +41,10 @@ def test_resume_gives_the_same_next_step_loss(tmp_path):
                                resume=tmp_path / "a" / "checkpoints" / "step_0000002.ckpt")
     # micro-batch losses after step 2: steps 3 and 4, two micro-batches each
     assert len(whole.losses) == 8 and len(resumed.losses) == 4
-    assert resumed.losses[0] == whole.losses[4]  # the very next micro-batch: bitwise equal
+    # the very next micro-batch: equal up to the last bits (the resumed weights and optimizer state are read
+    # from the checkpoint into other memory, and a vectorised reduction may then round differently; seen in a
+    # full-suite run and with one thread)
+    torch.testing.assert_close(resumed.losses[0], whole.losses[4], rtol=1e-6, atol=1e-7)
     torch.testing.assert_close(torch.tensor(resumed.losses), torch.tensor(whole.losses[4:]), rtol=1e-5, atol=1e-6)
     a, b = result.module, result_b.module
     assert int(a.ema.step) == int(b.ema.step) == 4
