@@ -157,8 +157,11 @@ def generate_pair(pipes: dict, case, path: Path, student_tag: str) -> dict:
     return record
 
 
-def run_bench(teacher: Path, student: Path, bench_dir: Path, tasks: str, num: int, student_tag: str) -> dict:
-    """Stage 3: {task: {"teacher": TaskReport, "student": TaskReport, "records": [per-case dicts]}}."""
+def run_bench(
+    teacher: Path, student: Path, bench_dir: Path, tasks: str, num: int, student_tag: str
+) -> tuple[dict, dict]:
+    """Stage 3: ({task: {"teacher": TaskReport, "student": TaskReport, "records": [per-case dicts]}},
+    {"teacher" / "student": the model's default sampler in words, for the table})."""
     from audiox.cli.bench import parse_tasks
     from audiox.evaluation.analyser import Analyser
     from audiox.evaluation.bench import bench_duration_s, score_task
@@ -185,7 +188,12 @@ def run_bench(teacher: Path, student: Path, bench_dir: Path, tasks: str, num: in
         results[task] = {name: score_task(task, task_cases, [r[name] for r in records], analyser)
                          for name in MODELS}
         results[task]["records"] = records
-    return results
+    labels = {name: sampler_label(pipes[name].defaults) for name in ("teacher", "student")}
+    return results, labels
+
+
+def sampler_label(defaults) -> str:
+    return f"{defaults.sampler} {defaults.steps} steps, CFG {defaults.cfg_scale:g}"
 
 
 def percent(value: float) -> str:
@@ -246,7 +254,7 @@ def write_report(path: Path, results: dict, text: str) -> None:
 
 
 def main() -> None:
-    from audiox.pipeline.load import default_model_dir, load_pipeline
+    from audiox.pipeline.load import default_model_dir
 
     args = parse_args()
     teacher = args.teacher if args.teacher is not None else default_model_dir()
@@ -258,11 +266,8 @@ def main() -> None:
     log(f"student: {student}")
     if args.num > 0:
         tag = (args.out / "proof" / "done.json").read_text()
-        results = run_bench(teacher, student, args.out / "bench", args.tasks, args.num, tag)
-        d = load_pipeline(teacher).defaults
-        sd = load_pipeline(student).defaults
-        text = table(results, f"{d.sampler} {d.steps} steps, CFG {d.cfg_scale:g}",
-                     f"{sd.sampler} {sd.steps} steps, CFG {sd.cfg_scale:g}")
+        results, labels = run_bench(teacher, student, args.out / "bench", args.tasks, args.num, tag)
+        text = table(results, labels["teacher"], labels["student"])
         write_report(args.out / "report.json", results, text)
         print(text)
     log(f"this call: {(time.perf_counter() - wall) / 60:.1f} min wall, {(time.process_time() - cpu) / 60:.1f} CPU min")

@@ -166,9 +166,9 @@ def student_losses(
     nets: DmdNetworks, x0: Tensor, context: Tensor, mask: Tensor | None, cfg: DistillConfig,
     generator: torch.Generator, teacher_path: Tensor | None = None,
 ) -> dict[str, Tensor]:
-    """Student phase: {["dmd"], ["gan_g"], ["reg"]} (weighted; those whose weight is not 0). x0: (B, C, L) real latents, context: (B, N, D),
-    teacher_path: (B, K + 1, C, L) the teacher's path at the K student times and its end (needed when
-    `regression_loss_weight` > 0)."""
+    """Student phase: {["dmd"], ["gan_g"], ["reg"]} (weighted; only the terms that are on). x0: (B, C, L) real
+    latents, context: (B, N, D), teacher_path: (B, K + 1, C, L) the teacher's path at the K student times and
+    its end (needed when `regression_loss_weight` > 0)."""
     objective = nets.objective
     k = draw_target_step(cfg.timestep_sampling_probs, cfg.dmd_sample_steps, generator)
     losses = {}

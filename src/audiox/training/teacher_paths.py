@@ -5,8 +5,9 @@ teacher's deterministic ODE sample is computed once, and the one-step student le
 it. For a K-step student on the grid t_0 = 1 > t_1 > ... > t_{K-1} (`sampling.schedules.timesteps_dmd`)
 every grid point gets a target: the point of the teacher's ODE path at t_k maps to the path's end.
 
-`write_teacher_paths` runs the teacher once per item of an encode-dataset cache (the item's unmasked conditions) (flow-view Euler, the
-teacher's CFG, `teacher_path_steps` steps; a v teacher through its flow view), and stores per item a
+`write_teacher_paths` runs the teacher once per item of an encode-dataset cache, on the item's unmasked
+conditions (flow-view Euler, the teacher's CFG, `teacher_path_steps` steps; a v teacher through its flow
+view), and stores per item a
 (K + 1, C, L) tensor: the path at t_0..t_{K-1}, then its end x0. Euler's path is piecewise linear in t, so
 a grid point between two Euler steps is read off exactly. Items are written in chunks (one safetensors file
 each, atomically) so an interrupted run continues; `paths.json` records the teacher (a hash of its backbone)
@@ -27,14 +28,15 @@ from typing import Any
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from audiox.checkpoints.convert import write_safetensors_atomic
 from audiox.diffusion.denoiser import flow_velocity
 from audiox.diffusion.guidance import apply_cfg
 from audiox.diffusion.model import DiffusionModel
 from audiox.errors import ConfigError
+from audiox.media.audio import atomic_output
 from audiox.sampling.schedules import timesteps_dmd
 from audiox.training.encode_dataset import CachedDataConfig, CachedDataset
 
@@ -93,7 +95,8 @@ def write_teacher_paths(
             raise ConfigError(f"{out}: these teacher paths were made by another teacher, cache or settings; "
                               "use a fresh --out")
     else:
-        _write_text(meta, json.dumps({**settings, "num_items": len(cache)}, indent=2))
+        with atomic_output(meta) as tmp:
+            tmp.write_text(json.dumps({**settings, "num_items": len(cache)}, indent=2))
     grid = timesteps_dmd(student_steps)[:-1]  # (K,) the student's input times
     ts = torch.linspace(1, 0, teacher_steps + 1)
     device = next(teacher.parameters()).device
@@ -113,9 +116,7 @@ def write_teacher_paths(
                 paths = euler_path_points(flow_velocity(forward, model.objective), noise, ts.to(device), grid)
                 tensors.update({str(i): paths[j].float().cpu().contiguous() for j, i in enumerate(items)})
                 bar.update(len(items))
-            tmp = out / (chunk_name(start) + ".tmp")
-            save_file(tensors, str(tmp))
-            tmp.replace(out / chunk_name(start))
+            write_safetensors_atomic(tensors, out / chunk_name(start), {"format": "audiox-teacher-paths"})
     return out
 
 
@@ -164,9 +165,3 @@ class TeacherPathDataset(CachedDataset):
 
     def __getstate__(self) -> dict[str, Any]:
         return {**super().__getstate__(), "_path_files": {}}
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
