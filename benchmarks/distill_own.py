@@ -6,6 +6,7 @@ same cases, and print the table. One command; rerunning it continues where it st
     python benchmarks/distill_own.py --out runs/distill                            (the shipped model)
     python benchmarks/distill_own.py --teacher runs/own/model --out runs/distill-new      (another teacher)
     python benchmarks/distill_own.py --out runs/pilot --items 16 --steps 20 --num 0       (a pilot: no bench)
+    python benchmarks/distill_own.py --out runs/distill --student-decoder 16      (the student gets a lighter decoder)
 
 Stages (each resumes; OUT/teacher.json pins the teacher, and another teacher in the same OUT is refused):
   1. OUT/cache  --items synthetic training examples (`audiox train-own`'s world 0 and task mix) encoded by
@@ -13,6 +14,10 @@ Stages (each resumes; OUT/teacher.json pins the teacher, and another teacher in 
   2. OUT/proof  `audiox distill` with the --recipe's settings (RECIPES, + --set overrides), continuing from
                 last.ckpt (the trajectory recipe first writes OUT/proof/teacher_paths, the teacher's paths);
                 the student lands in OUT/proof/export/final;
+  2b. with --student-decoder CH: OUT/decoderCH  a CH-channel VAE decoder trained for --decoder-steps on the
+                teacher's frozen encoder to give what the teacher's decoder gives (`audiox train-own
+                --decoder-only --decoder-distill`, resumable); the student with it in place of the teacher's
+                decoder: OUT/proof/export/final_decoderCH (`own_decoder.swap_decoder`);
   3. OUT/bench  every case of `audiox bench --tasks TASKS --num N --seed 0`, generated one right after the
                 other (the order rotates) by the teacher (its default sampler), the student (its default: 4
                 steps, no CFG) and the teacher cut to 4 steps (what distillation must beat), each call timed (wall and
@@ -62,6 +67,9 @@ def parse_args() -> argparse.Namespace:
                    help="DistillConfig override on top of the recipe (repeatable)")
     p.add_argument("--tasks", default="t2a,v2a,tv2a", help="bench tasks")
     p.add_argument("--num", type=int, default=20, help="bench cases per task (0: no bench)")
+    p.add_argument("--student-decoder", type=int, default=None, metavar="CH",
+                   help="give the student a CH-channel VAE decoder (the teacher's decode is most of a 4-step clip)")
+    p.add_argument("--decoder-steps", type=int, default=3000, help="training steps of the --student-decoder")
     return p.parse_args()
 
 
@@ -117,6 +125,20 @@ def run_distill(teacher: Path, cache: Path, run_dir: Path, steps: int, settings:
     log(f"distill: {steps} steps done ({time.process_time() - started:.0f} CPU s in this call)")
     done.write_text(json.dumps({"steps": steps, "settings": settings}))
     return student
+
+
+def light_decoder(teacher: Path, student: Path, out: Path, channels: int, steps: int) -> Path:
+    """Stage 2b: a `channels`-wide decoder distilled from the teacher's (OUT/decoderCH, resumable), swapped
+    into the student; returns the student folder with it."""
+    from audiox.synth.own_decoder import swap_decoder, train_decoder_only
+    from audiox.synth.own_training import OwnRecipe, recipe_with
+
+    recipe = recipe_with(OwnRecipe(), vae_from=str(teacher), decoder_channels=channels, decoder_steps=steps,
+                         decoder_distill=True)
+    started = time.process_time()
+    decoder = train_decoder_only(out / f"decoder{channels}", recipe)
+    log(f"decoder {channels} ch: {steps} steps ({time.process_time() - started:.0f} CPU s in this call)")
+    return swap_decoder(student, decoder, student.with_name(f"{student.name}_decoder{channels}"))
 
 
 def timed(pipe, case) -> tuple[torch.Tensor, float, float, dict]:
@@ -263,9 +285,12 @@ def main() -> None:
     build_cache(teacher, args.out / "cache", args.items)
     settings = [*RECIPES[args.recipe], *args.overrides]
     student = run_distill(teacher, args.out / "cache", args.out / "proof", args.steps, settings)
+    tag = (args.out / "proof" / "done.json").read_text()
+    if args.student_decoder is not None:
+        student = light_decoder(teacher, student, args.out, args.student_decoder, args.decoder_steps)
+        tag += f" decoder {args.student_decoder} x {args.decoder_steps}"
     log(f"student: {student}")
     if args.num > 0:
-        tag = (args.out / "proof" / "done.json").read_text()
         results, labels = run_bench(teacher, student, args.out / "bench", args.tasks, args.num, tag)
         text = table(results, labels["teacher"], labels["student"])
         write_report(args.out / "report.json", results, text)

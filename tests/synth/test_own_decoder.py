@@ -86,6 +86,26 @@ def test_decoder_shape_errors_are_clear(tmp_path):
 
     with pytest.raises(ConfigError, match="needs --vae-from"):
         train_decoder_only(tmp_path / "run", replace(TINY, vae_from=None), quiet=True)
+    with pytest.raises(ConfigError, match="--decoder-distill needs a new decoder shape"):
+        train_decoder_only(tmp_path / "run", replace(TINY, decoder_channels=None, decoder_c_mults=None,
+                                                     decoder_distill=True), quiet=True)
+
+
+def test_decoder_distillation_targets_the_frozen_decoders_output():
+    """With a target decoder the loss compares against its output on the same posterior sample, not the crops:
+    a decoder distilled from itself has nothing to learn, while against the crops it has."""
+    from audiox.pipeline import AudioX
+    from audiox.synth.own_training import vae_step_loss
+
+    pretransform = AudioX.from_pretrained(default_model_dir()).model.pretransform.float()
+    crops = torch.randn(2, 1, 6400, generator=torch.Generator().manual_seed(1)) * 0.1
+    decoder = pretransform.model.decoder
+    with torch.no_grad():
+        itself, parts, _ = vae_step_loss(pretransform, crops, torch.Generator().manual_seed(0), target_decoder=decoder)
+        truth, _, _ = vae_step_loss(pretransform, crops, torch.Generator().manual_seed(0))
+    assert parts["stft"] == pytest.approx(0.0, abs=1e-6)
+    assert float(itself) == pytest.approx(1e-4 * parts["kl"], rel=1e-5)  # only the KL term is left
+    assert float(truth) > 0.1
 
 
 def test_cli_decoder_shape_needs_decoder_only():
@@ -212,3 +232,65 @@ def test_snapshot_writes_the_saved_state_as_a_folder(tmp_path):
     final = _weights(tmp_path / "run" / "model")
     assert step == 2 and folder == tmp_path / "snap" / "model"
     assert all(torch.equal(final[k], v) for k, v in _weights(folder).items())
+
+
+def _decoder_folder(tmp_path, channels=4):
+    """The shipped folder with a fresh `channels`-wide decoder (no training), as `--decoder-only` writes it."""
+    from audiox.checkpoints.convert import write_safetensors_atomic
+    from audiox.synth.own_decoder import new_decoder, write_folder
+
+    config = decoder_config_dict(default_model_dir(), channels, (1, 2, 2, 2))
+    decoder = {f"decoder.{k}": v for k, v in new_decoder(config, seed=3).state_dict().items()}
+    write_safetensors_atomic(decoder, tmp_path / "dec.safetensors", {"format": "audiox-vae"})
+    return write_folder(default_model_dir(), config, tmp_path / "dec.safetensors", tmp_path / "light")
+
+
+def _student(tmp_path, change_encoder=False):
+    """A float32 copy of the shipped folder with one backbone tensor changed (a stand-in for a distilled
+    student); `change_encoder`: one encoder tensor changed too (other latents)."""
+    import shutil
+
+    from audiox.checkpoints.convert import write_safetensors_atomic
+
+    folder = tmp_path / ("other" if change_encoder else "student")
+    shutil.copytree(default_model_dir(), folder)
+    tensors = {k: v.float() for k, v in _weights(folder).items()}
+    backbone = next(k for k in tensors if k.startswith("model."))
+    tensors[backbone] = tensors[backbone] + 1.0
+    if change_encoder:
+        encoder = next(k for k in tensors if k.startswith("pretransform.model.encoder."))
+        tensors[encoder] = tensors[encoder] * 1.5
+    write_safetensors_atomic(tensors, folder / "model.safetensors", {"format": "pt"})
+    return folder
+
+
+def test_swap_decoder_gives_a_student_the_light_decoder_and_keeps_the_rest(tmp_path):
+    from audiox.pipeline import AudioX
+    from audiox.synth.own_decoder import swap_decoder
+
+    light, student = _decoder_folder(tmp_path), _student(tmp_path)
+    out = swap_decoder(student, light, tmp_path / "student_light")
+    ours, mine, theirs = _weights(out), _weights(student), _weights(light)
+    for key, value in ours.items():
+        source = theirs if key.startswith(DECODER_PREFIX) else mine
+        assert value.dtype == torch.float32 and torch.equal(value, source[key].float()), key
+    assert set(ours) == {k for k in mine if not k.startswith(DECODER_PREFIX)} | \
+        {k for k in theirs if k.startswith(DECODER_PREFIX)}
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"]["pretransform"]["config"]["decoder"]["config"]["channels"] == 4
+    assert (out / "audiox.json").read_text() == (student / "audiox.json").read_text()
+    latents = torch.randn(1, 32, 5, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        got = AudioX.from_pretrained(out).model.pretransform.decode(latents)
+        want = AudioX.from_pretrained(light).model.pretransform.decode(latents)
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+
+
+def test_swap_decoder_refuses_a_decoder_of_other_latents(tmp_path):
+    from audiox.synth.own_decoder import swap_decoder
+
+    with pytest.raises(ConfigError, match="was not trained on the encoder of"):
+        swap_decoder(_student(tmp_path, change_encoder=True), _decoder_folder(tmp_path), tmp_path / "x")
+    with pytest.raises(ConfigError, match="is not a model folder"):
+        swap_decoder(tmp_path / "missing", _decoder_folder(tmp_path), tmp_path / "y")
+    assert not (tmp_path / "x").exists()

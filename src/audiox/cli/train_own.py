@@ -76,6 +76,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--decoder-noise", type=int, default=None, metavar="N",
                    help="--decoder-only: add a latent-gated noise source after the decoder's last N blocks "
                         "(zero at the start, so training starts from the folder's decoder)")
+    p.add_argument("--decoder-distill", action="store_true", default=None,
+                   help="--decoder-only with a new shape: learn the folder's own decoder's output on the same "
+                        "latents instead of the world audio (a lighter decoder that sounds like the folder's)")
     p.add_argument("--decoder-widen", action="store_true", default=None,
                    help="--decoder-only: start the new (wider) decoder as the folder's decoder widened "
                         "without changing its output, instead of from scratch")
@@ -94,10 +97,10 @@ def run(args: argparse.Namespace) -> int:
     from audiox.synth.own_training import OwnRecipe, recipe_with, train_own_model
 
     shaped = (args.decoder_channels is not None or args.decoder_c_mults is not None or args.decoder_widen
-              or args.decoder_noise is not None)
+              or args.decoder_noise is not None or args.decoder_distill)
     if shaped and not args.decoder_only:
-        raise ConfigError("train-own: --decoder-channels / --decoder-c-mults / --decoder-widen / --decoder-noise "
-                          "need --decoder-only (and --vae-from)")
+        raise ConfigError("train-own: --decoder-channels / --decoder-c-mults / --decoder-widen / --decoder-noise / "
+                          "--decoder-distill need --decoder-only (and --vae-from)")
     recipe = recipe_with(OwnRecipe(), backbone=args.backbone, seed=args.seed, vae_steps=args.vae_steps,
                          items=args.items, steps=args.steps, batch=args.batch, decoder_steps=args.decoder_steps,
                          decoder_adversarial=args.decoder_adversarial, pooled_condition=args.pooled_condition,
@@ -109,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
                          planner_steps=args.planner_steps,
                          decoder_channels=args.decoder_channels, decoder_c_mults=args.decoder_c_mults,
                          decoder_widen=args.decoder_widen, decoder_noise=args.decoder_noise,
+                         decoder_distill=args.decoder_distill,
                          vae_mel_weight=args.vae_mel_weight)
     train = train_decoder_only if args.decoder_only else train_own_model
     folder = train(args.out, recipe, quiet=args.quiet)

@@ -85,6 +85,9 @@ class OwnRecipe:
     # the folder's decoder (or the new shape) with a `vae.blocks.NoiseSource` after its last N blocks (zero-
     # initialised: it starts as the folder's decoder)
     decoder_noise: int | None = None
+    # the new decoder learns the folder's own decoder's output on the same latents instead of the world audio
+    # (decoder distillation: a lighter decoder that sounds like the folder's, e.g. for a distilled student)
+    decoder_distill: bool = False
 
     def __post_init__(self) -> None:
         if self.caption_pretrain_steps < 0:

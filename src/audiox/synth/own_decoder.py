@@ -26,6 +26,7 @@ import torch
 from audiox.errors import ConfigError
 
 DECODER_PREFIX = "pretransform.model.decoder."
+ENCODER_PREFIX = "pretransform.model.encoder."
 SHAPE_FILE = "decoder_shape.json"
 
 
@@ -110,7 +111,14 @@ def train_decoder_only(out_dir: str | Path, recipe: Any, *, quiet: bool = False)
     config = decoder_config_dict(source, recipe.decoder_channels, recipe.decoder_c_mults, recipe.decoder_noise)
     _check_shape(out / "decoder", config["model"]["pretransform"]["config"]["decoder"]["config"])
     model = AudioX.from_pretrained(str(source)).model.float()
-    if recipe.decoder_channels is not None or recipe.decoder_c_mults is not None:
+    reshaped = recipe.decoder_channels is not None or recipe.decoder_c_mults is not None
+    target = None
+    if recipe.decoder_distill:
+        if not reshaped or recipe.decoder_adversarial:
+            raise ConfigError("train-own: --decoder-distill needs a new decoder shape (--decoder-channels / "
+                              "--decoder-c-mults) and no --decoder-adversarial")
+        target = model.pretransform.model.decoder.eval().requires_grad_(False)
+    if reshaped:
         decoder = new_decoder(config, recipe.seed)
         if recipe.decoder_widen:
             from audiox.vae.widen import widen_decoder
@@ -124,18 +132,21 @@ def train_decoder_only(out_dir: str | Path, recipe: Any, *, quiet: bool = False)
     world = synth_training_config(model, seed=recipe.seed, world_seed=recipe.world_seed).world()
     if not quiet:
         shape = config["model"]["pretransform"]["config"]["decoder"]["config"]
+        goal = ", learning the output of its decoder" if target is not None else ""
         print(f"train-own: decoder {shape['channels']} x {shape['c_mults']}, {recipe.decoder_steps} steps on "
-              f"the frozen encoder of {source}", file=sys.stderr, flush=True)
-    weights = train_vae_stage(model, recipe, world, out / "decoder", quiet=quiet, decoder_only=True)
+              f"the frozen encoder of {source}{goal}", file=sys.stderr, flush=True)
+    weights = train_vae_stage(model, recipe, world, out / "decoder", quiet=quiet, decoder_only=True,
+                              target_decoder=target)
     folder = write_folder(source, config, weights, out / "model")
     if not quiet:
         print(f"train-own: done in {(time.perf_counter() - started) / 60:.1f} min: {folder}", file=sys.stderr)
     return folder
 
 
-def write_folder(source: Path, config: dict, vae_weights: Path, folder: Path) -> Path:
+def write_folder(source: Path, config: dict, vae_weights: Path, folder: Path, *, half: bool = True) -> Path:
     """`folder` = a copy of the model folder `source` with `config` (its decoder section changed) and the
-    decoder tensors of `vae_weights` (a `save_vae` file) in place of its own, in float16 (the shipped dtype);
+    decoder tensors of `vae_weights` (a `save_vae` file) in place of its own, in float16 (the shipped dtype;
+    `half` False: every tensor in the dtype `source` stores it in, the new decoder in that of the encoder);
     returns `folder`. An existing `folder` is replaced."""
     from safetensors import safe_open
     from safetensors.torch import load_file
@@ -151,17 +162,61 @@ def write_folder(source: Path, config: dict, vae_weights: Path, folder: Path) ->
     with safe_open(str(weights), "pt") as f:
         metadata = f.metadata() or {}
     kept = {k: v for k, v in load_file(str(weights)).items() if not k.startswith(DECODER_PREFIX)}
-    decoder = {f"pretransform.model.{k}": v for k, v in load_file(str(vae_weights)).items()
+    dtype = next((v.dtype for k, v in kept.items() if k.startswith(ENCODER_PREFIX)), torch.float32)
+    decoder = {f"pretransform.model.{k}": v if half else v.to(dtype) for k, v in load_file(str(vae_weights)).items()
                if k.startswith("decoder.")}
     if not decoder:
         raise ConfigError(f"train-own: {vae_weights} holds no decoder weights (decoder.*)")
     write_safetensors_atomic(kept | decoder, weights, metadata)
     (tmp / "config.json").write_text(json.dumps(config, indent=2))
-    to_storage_dtype(str(tmp))
+    if half:
+        to_storage_dtype(str(tmp))
     if folder.exists():
         shutil.rmtree(folder)
     tmp.rename(folder)
     return folder
+
+
+def swap_decoder(folder: str | Path, decoder_folder: str | Path, out: str | Path) -> Path:
+    """`out` = the model folder `folder` with the VAE decoder (config section and weights) of `decoder_folder`,
+    e.g. a distilled student given the lighter decoder that `audiox train-own --decoder-only` trained for
+    its teacher; returns `out`. Both folders must share the encoder (every `pretransform.model.encoder.*`
+    tensor equal in float32) and the latent scale, i.e. the same latents: else a ConfigError."""
+    from safetensors.torch import load_file
+
+    from audiox.checkpoints.convert import write_safetensors_atomic
+
+    folder, decoder_folder, out = Path(folder), Path(decoder_folder), Path(out)
+    for path in (folder, decoder_folder):
+        if not (path / "config.json").is_file() or not (path / "model.safetensors").is_file():
+            raise ConfigError(f"decoder swap: {path} is not a model folder (config.json + model.safetensors)")
+    configs = [json.loads((p / "config.json").read_text()) for p in (folder, decoder_folder)]
+    try:
+        pre = [c["model"]["pretransform"] for c in configs]
+        same_latents = pre[0]["config"]["encoder"] == pre[1]["config"]["encoder"] and \
+            pre[0].get("scale") == pre[1].get("scale") and \
+            pre[0]["config"]["latent_dim"] == pre[1]["config"]["latent_dim"]
+    except (KeyError, TypeError):
+        raise ConfigError(f"decoder swap: {folder} or {decoder_folder} has no model.pretransform section") from None
+    mine, theirs = load_file(str(folder / "model.safetensors")), load_file(str(decoder_folder / "model.safetensors"))
+    encoder = sorted(k for k in mine if k.startswith(ENCODER_PREFIX))
+    same_latents = same_latents and encoder == sorted(k for k in theirs if k.startswith(ENCODER_PREFIX)) and \
+        all(torch.equal(mine[k].float(), theirs[k].float()) for k in encoder)
+    if not same_latents:
+        raise ConfigError(f"decoder swap: {decoder_folder} was not trained on the encoder of {folder} (its encoder "
+                          "weights or latent scale differ); train one with `audiox train-own --decoder-only "
+                          f"--vae-from {folder}`")
+    config = configs[0]
+    config["model"]["pretransform"]["config"]["decoder"] = pre[1]["config"]["decoder"]
+    staging = out.with_name(out.name + ".decoder")
+    staging.mkdir(parents=True, exist_ok=True)
+    decoder = {k.removeprefix("pretransform.model."): v.float() for k, v in theirs.items()
+               if k.startswith(DECODER_PREFIX)}
+    write_safetensors_atomic(decoder, staging / "decoder.safetensors", {"format": "audiox-vae"})
+    try:
+        return write_folder(folder, config, staging / "decoder.safetensors", out, half=False)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def snapshot(run_dir: str | Path, source: str | Path, folder: str | Path) -> tuple[Path, int]:

@@ -61,27 +61,34 @@ def _world_audio(cfg: Any, count: int, *, offset: int) -> torch.Tensor:
 def vae_step_loss(pretransform: Any, crops: torch.Tensor, generator: torch.Generator, *,
                   floor: float = 1e-2, fft_sizes: tuple[int, ...] = (2048, 1024, 512, 256, 128),
                   probe: Any = None, probe_weight: float = 0.0, discriminator: Any = None,
-                  encoder: Any = None, decoder: Any = None,
-                  mel_weight: float = 0.0) -> tuple[torch.Tensor, dict, torch.Tensor]:
+                  encoder: Any = None, decoder: Any = None, mel_weight: float = 0.0,
+                  target_decoder: Any = None) -> tuple[torch.Tensor, dict, torch.Tensor]:
     """crops: (B, C, S) -> (loss, parts, reconstruction (B, C, S)): multi-resolution STFT (`fft_sizes` no
     longer than the crop, hop n / 4, log-magnitude `floor`, see `training.vae_losses.stft_loss`) + 1e-4 KL
     through a posterior sample, + `mel_weight` x `analyser_mel_loss` when > 0, + `probe_weight` x the
     `LatentSpectralProbe` error of the posterior means when a probe is given, + the adversarial terms of
     `discriminator` when one is given (weighted as in `training.config.VaeTrainConfig`).
-    `encoder` / `decoder`: compiled stand-ins for the pretransform's own modules (same weights)."""
+    `encoder` / `decoder`: compiled stand-ins for the pretransform's own modules (same weights).
+    `target_decoder`: a frozen decoder whose output on the same posterior sample replaces `crops` as the
+    target of every term (decoder distillation; the probe still reads the crops)."""
     from audiox.training.vae_losses import multi_resolution_stft_loss
-    from audiox.training.vae_train import reconstruct_with
+    from audiox.training.vae_train import posterior_sample
 
     encoder = encoder if encoder is not None else pretransform.model.encoder
     decoder = decoder if decoder is not None else pretransform.model.decoder
-    recon, kl, mean = reconstruct_with(encoder, decoder, crops, generator)  # mean: (B, D, L)
+    latents, kl, mean = posterior_sample(encoder, crops, generator)  # (B, D, L) each
+    recon = decoder(latents)[..., : crops.shape[-1]]
+    target = crops
+    if target_decoder is not None:
+        with torch.no_grad():
+            target = target_decoder(latents)[..., : crops.shape[-1]]
     ffts = tuple(n for n in fft_sizes if n <= crops.shape[-1])
-    stft = multi_resolution_stft_loss(recon, crops, ffts, tuple(n // 4 for n in ffts), ffts, floor=floor)
+    stft = multi_resolution_stft_loss(recon, target, ffts, tuple(n // 4 for n in ffts), ffts, floor=floor)
     loss, parts = stft + 1e-4 * kl, {"stft": float(stft.detach()), "kl": float(kl.detach())}
     if mel_weight > 0:
         from audiox.training.vae_losses import analyser_mel_loss
 
-        mel = analyser_mel_loss(recon, crops, sample_rate=OWN_SAMPLE_RATE)
+        mel = analyser_mel_loss(recon, target, sample_rate=OWN_SAMPLE_RATE)
         loss, parts["mel"] = loss + mel_weight * mel, float(mel.detach())
     if probe is not None and probe_weight > 0:
         spectral = probe.loss(mean, crops, sample_rate=OWN_SAMPLE_RATE, hop=pretransform.downsampling_ratio)
@@ -92,14 +99,14 @@ def vae_step_loss(pretransform: Any, crops: torch.Tensor, generator: torch.Gener
         from audiox.training.vae_losses import adversarial_terms
 
         weights = VaeTrainConfig()
-        hinge, matching = adversarial_terms(discriminator, recon, crops)
+        hinge, matching = adversarial_terms(discriminator, recon, target)
         loss = loss + weights.adversarial_weight * hinge + weights.feature_matching_weight * matching
         parts |= {"adversarial": float(hinge.detach()), "feature_matching": float(matching.detach())}
     return loss, parts, recon
 
 
 def train_vae_stage(model: Any, recipe: OwnRecipe, world: Any, out: Path, *, quiet: bool = False,
-                    decoder_only: bool = False) -> Path:
+                    decoder_only: bool = False, target_decoder: Any = None) -> Path:
     """Stage 1: train `model.pretransform` on random crops of `recipe.vae_pool` world items up to
     `recipe.vae_steps` optimizer steps; writes out/vae.safetensors (Turbo `vae.ckpt` key names), a loss log
     and out/vae_state.pt (weights, spectral probe, optimizer, step) every 100 steps. A stage that finds
@@ -111,7 +118,8 @@ def train_vae_stage(model: Any, recipe: OwnRecipe, world: Any, out: Path, *, qui
     latent space the diffusion model learned, stays fixed; no probe). With `recipe.decoder_adversarial`
     a multi-scale waveform discriminator (seeded, same learning rate and schedule) takes a hinge step after
     each decoder step and is saved in vae_state.pt; a stage continued from a state without one starts a
-    fresh one (so an STFT-only decoder can be refined further against it)."""
+    fresh one (so an STFT-only decoder can be refined further against it). `target_decoder` (decoder-only):
+    a frozen decoder whose output on the same latents is the target instead of the crops (`vae_step_loss`)."""
     from tqdm.auto import tqdm
 
     from audiox.training.vae_losses import LatentSpectralProbe, discriminator_loss
@@ -158,7 +166,7 @@ def train_vae_stage(model: Any, recipe: OwnRecipe, world: Any, out: Path, *, qui
         loss, parts, recon = vae_step_loss(
             pretransform, crops, gen, floor=recipe.vae_log_floor, fft_sizes=recipe.vae_fft_sizes, probe=probe,
             probe_weight=recipe.vae_probe_weight, discriminator=adversary[0] if adversary else None,
-            encoder=encoder, decoder=decoder, mel_weight=recipe.vae_mel_weight)
+            encoder=encoder, decoder=decoder, mel_weight=recipe.vae_mel_weight, target_decoder=target_decoder)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trained, 1.0)

@@ -41,10 +41,15 @@ def reconstruct_with(
 ) -> tuple[Tensor, Tensor, Tensor]:
     """`reconstruct` through the given encoder / decoder modules (e.g. `torch.compile`d stand-ins of the
     VAE's own): audio (B, C, S) -> (reconstruction (B, C, S'), KL (), posterior mean (B, D, L))."""
+    latents, kl, mean = posterior_sample(encoder, audio, generator)
+    return decoder(latents)[..., : audio.shape[-1]], kl, mean
+
+
+def posterior_sample(encoder: Any, audio: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
+    """audio (B, C, S) -> (one posterior sample (B, D, L) drawn with `generator`, KL (), posterior mean)."""
     mean, std = bottleneck.posterior(encoder(audio))  # (B, D, L) each
     noise = torch.randn(mean.shape, generator=generator).to(mean.device)
-    decoded = decoder(bottleneck.sample(mean, std, noise))
-    return decoded[..., : audio.shape[-1]], bottleneck.kl_divergence(mean, std), mean
+    return bottleneck.sample(mean, std, noise), bottleneck.kl_divergence(mean, std), mean
 
 
 class VaeTrainingModule(pl.LightningModule):
