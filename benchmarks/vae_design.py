@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import torch
+from vae_events import print_fidelity
 
 from audiox.config.own_model import OWN_SIZES
 from audiox.config.own_recipe import OwnRecipe, recipe_with
@@ -68,13 +69,9 @@ def main(argv: list[str] | None = None) -> None:
     pretransform.eval()
     results = event_fidelity(reconstruct, Analyser.trained(), sample_rate=16000, per_kind=args.per_kind)
     rate = 16000 / ratio
-    print(f"VAE strides {list(args.strides)} ({ratio}x, {rate:g} latent frames/s), latent dim {args.latent_dim}"
-          f" ({rate * args.latent_dim / 16000:.3f} numbers per sample), {args.steps} steps "
-          f"({minutes:.1f} min in this call): isolated events heard right, clean vs through the VAE")
-    for r in results:
-        print(r.line())
-    right, total = sum(r.recon_right for r in results), sum(r.num for r in results)
-    print(f"through the VAE: {right}/{total} heard right")
+    print_fidelity(f"VAE strides {list(args.strides)} ({ratio}x, {rate:g} latent frames/s), latent dim "
+                   f"{args.latent_dim} ({rate * args.latent_dim / 16000:.3f} numbers per sample), {args.steps} "
+                   f"steps ({minutes:.1f} min in this call)", results)
 
 
 if __name__ == "__main__":

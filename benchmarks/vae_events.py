@@ -30,11 +30,16 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     results = event_fidelity(pipe.reconstruct, Analyser.trained(), sample_rate=pipe.sample_rate,
                              per_kind=args.per_kind, seed=args.seed)
-    print(f"model {args.model or '(shipped)'}: isolated events heard right, clean vs through the VAE")
+    print_fidelity(f"model {args.model or '(shipped)'}", results, f" ({time.perf_counter() - start:.1f} s)")
+
+
+def print_fidelity(what: str, results: list, suffix: str = "") -> None:
+    """The per-kind lines of `event_fidelity` results under a header naming `what`, and the total."""
+    print(f"{what}: isolated events heard right, clean vs through the VAE")
     for r in results:
         print(r.line())
     right, total = sum(r.recon_right for r in results), sum(r.num for r in results)
-    print(f"through the VAE: {right}/{total} heard right ({time.perf_counter() - start:.1f} s)")
+    print(f"through the VAE: {right}/{total} heard right{suffix}")
 
 
 if __name__ == "__main__":
