@@ -118,6 +118,11 @@ def test_cli_decoder_shape_needs_decoder_only():
     args.quiet = True
     with pytest.raises(ConfigError, match="need --decoder-only"):
         run(args)
+    args = parser.parse_args(["--out", "x", "--decoder-distill"])
+    args.quiet = True
+    assert args.decoder_distill
+    with pytest.raises(ConfigError, match="need --decoder-only"):
+        run(args)
     with pytest.raises(SystemExit):
         parser.parse_args(["--out", "x", "--decoder-c-mults", "1,a"])
 
