@@ -16,13 +16,13 @@ import json
 import time
 from pathlib import Path
 
-import torch
 from vae_events import print_fidelity
 
 from audiox.config.own_model import OWN_SIZES
 from audiox.config.own_recipe import OwnRecipe, recipe_with
 from audiox.evaluation.analyser import Analyser
 from audiox.evaluation.event_fidelity import event_fidelity
+from audiox.pipeline import AudioX
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -55,22 +55,15 @@ def main(argv: list[str] | None = None) -> None:
 
     recipe = recipe_with(OwnRecipe(), vae_steps=args.steps, backbone="mmdit", vae_mel_weight=args.mel_weight)
     model, _ = build_own_model("mmdit", seed=recipe.seed)
-    pretransform = model.pretransform
-    ratio = pretransform.downsampling_ratio
+    ratio = model.pretransform.downsampling_ratio
     recipe = recipe_with(recipe, vae_crop=max(1, round(recipe.vae_crop / ratio)) * ratio)
     world = synth_training_config(model, seed=recipe.seed, world_seed=recipe.world_seed).world()
     started = time.perf_counter()
     train_vae_stage(model, recipe, world, args.out / "vae")
     minutes = (time.perf_counter() - started) / 60
 
-    def reconstruct(audio: torch.Tensor) -> torch.Tensor:  # (B, 1, S) -> (B, 1, S), as AudioX.reconstruct
-        with torch.no_grad():
-            mean, _ = pretransform.encode_distribution(audio)
-            decoded = pretransform.decode(mean)[..., : audio.shape[-1]]
-        return torch.nn.functional.pad(decoded, (0, audio.shape[-1] - decoded.shape[-1]))
-
-    pretransform.eval()
-    results = event_fidelity(reconstruct, Analyser.trained(), sample_rate=16000, per_kind=args.per_kind)
+    results = event_fidelity(AudioX(model).reconstruct, Analyser.trained(), sample_rate=16000,
+                             per_kind=args.per_kind)
     rate = 16000 / ratio
     print_fidelity(f"VAE strides {list(args.strides)} ({ratio}x, {rate:g} latent frames/s), latent dim "
                    f"{args.latent_dim} ({rate * args.latent_dim / 16000:.3f} numbers per sample), {args.steps} "

@@ -241,13 +241,11 @@ def test_snapshot_writes_the_saved_state_as_a_folder(tmp_path):
 
 def _decoder_folder(tmp_path, channels=4):
     """The shipped folder with a fresh `channels`-wide decoder (no training), as `--decoder-only` writes it."""
-    from audiox.checkpoints.convert import write_safetensors_atomic
     from audiox.synth.own_decoder import new_decoder, write_folder
 
     config = decoder_config_dict(default_model_dir(), channels, (1, 2, 2, 2))
     decoder = {f"decoder.{k}": v for k, v in new_decoder(config, seed=3).state_dict().items()}
-    write_safetensors_atomic(decoder, tmp_path / "dec.safetensors", {"format": "audiox-vae"})
-    return write_folder(default_model_dir(), config, tmp_path / "dec.safetensors", tmp_path / "light")
+    return write_folder(default_model_dir(), config, decoder, tmp_path / "light")
 
 
 def _student(tmp_path, change_encoder=False):

@@ -98,6 +98,8 @@ def train_decoder_only(out_dir: str | Path, recipe: Any, *, quiet: bool = False)
     into out_dir/decoder and write out_dir/model; returns that folder. A larger `decoder_steps` on the same
     out_dir continues the run (`train_vae_stage`'s resume); 0 steps writes the initial decoder (e.g. the
     widened one, which decodes as the folder's own does)."""
+    from safetensors.torch import load_file
+
     from audiox.pipeline import AudioX
     from audiox.synth.own_training import train_vae_stage
     from audiox.synth.training_data import synth_training_config
@@ -137,17 +139,18 @@ def train_decoder_only(out_dir: str | Path, recipe: Any, *, quiet: bool = False)
               f"the frozen encoder of {source}{goal}", file=sys.stderr, flush=True)
     weights = train_vae_stage(model, recipe, world, out / "decoder", quiet=quiet, decoder_only=True,
                               target_decoder=target)
-    folder = write_folder(source, config, weights, out / "model")
+    folder = write_folder(source, config, load_file(str(weights)), out / "model")
     if not quiet:
         print(f"train-own: done in {(time.perf_counter() - started) / 60:.1f} min: {folder}", file=sys.stderr)
     return folder
 
 
-def write_folder(source: Path, config: dict, vae_weights: Path, folder: Path, *, half: bool = True) -> Path:
+def write_folder(source: Path, config: dict, vae_tensors: dict[str, torch.Tensor], folder: Path, *,
+                 half: bool = True) -> Path:
     """`folder` = a copy of the model folder `source` with `config` (its decoder section changed) and the
-    decoder tensors of `vae_weights` (a `save_vae` file) in place of its own, in float16 (the shipped dtype;
-    `half` False: every tensor in the dtype `source` stores it in, the new decoder in that of the encoder);
-    returns `folder`. An existing `folder` is replaced."""
+    `decoder.*` tensors of `vae_tensors` (VAE key names, as a `save_vae` file holds them) in place of its own,
+    in float16 (the shipped dtype; `half` False: every tensor in the dtype `source` stores it in, the new
+    decoder in that of the encoder); returns `folder`. An existing `folder` is replaced."""
     from safetensors import safe_open
     from safetensors.torch import load_file
 
@@ -163,10 +166,10 @@ def write_folder(source: Path, config: dict, vae_weights: Path, folder: Path, *,
         metadata = f.metadata() or {}
     kept = {k: v for k, v in load_file(str(weights)).items() if not k.startswith(DECODER_PREFIX)}
     dtype = next((v.dtype for k, v in kept.items() if k.startswith(ENCODER_PREFIX)), torch.float32)
-    decoder = {f"pretransform.model.{k}": v if half else v.to(dtype) for k, v in load_file(str(vae_weights)).items()
+    decoder = {f"pretransform.model.{k}": v if half else v.to(dtype) for k, v in vae_tensors.items()
                if k.startswith("decoder.")}
     if not decoder:
-        raise ConfigError(f"train-own: {vae_weights} holds no decoder weights (decoder.*)")
+        raise ConfigError(f"train-own: no decoder weights (decoder.*) to write into {folder}")
     write_safetensors_atomic(kept | decoder, weights, metadata)
     (tmp / "config.json").write_text(json.dumps(config, indent=2))
     if half:
@@ -183,8 +186,6 @@ def swap_decoder(folder: str | Path, decoder_folder: str | Path, out: str | Path
     its teacher; returns `out`. Both folders must share the encoder (every `pretransform.model.encoder.*`
     tensor equal in float32) and the latent scale, i.e. the same latents: else a ConfigError."""
     from safetensors.torch import load_file
-
-    from audiox.checkpoints.convert import write_safetensors_atomic
 
     folder, decoder_folder, out = Path(folder), Path(decoder_folder), Path(out)
     for path in (folder, decoder_folder):
@@ -208,28 +209,17 @@ def swap_decoder(folder: str | Path, decoder_folder: str | Path, out: str | Path
                           f"--vae-from {folder}`")
     config = configs[0]
     config["model"]["pretransform"]["config"]["decoder"] = pre[1]["config"]["decoder"]
-    staging = out.with_name(out.name + ".decoder")
-    staging.mkdir(parents=True, exist_ok=True)
-    decoder = {k.removeprefix("pretransform.model."): v.float() for k, v in theirs.items()
-               if k.startswith(DECODER_PREFIX)}
-    write_safetensors_atomic(decoder, staging / "decoder.safetensors", {"format": "audiox-vae"})
-    try:
-        return write_folder(folder, config, staging / "decoder.safetensors", out, half=False)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    decoder = {k.removeprefix("pretransform.model."): v for k, v in theirs.items() if k.startswith(DECODER_PREFIX)}
+    return write_folder(folder, config, decoder, out, half=False)
 
 
 def snapshot(run_dir: str | Path, source: str | Path, folder: str | Path) -> tuple[Path, int]:
     """A model folder from a decoder run's last saved state (run_dir/decoder/vae_state.pt, readable while the
     run goes on): `source` (the run's --vae-from) with that decoder; returns (folder, its step). For
     measuring a run at its intermediate steps."""
-    from audiox.checkpoints.convert import write_safetensors_atomic
-
     run, folder = Path(run_dir), Path(folder)
     shape = json.loads((run / "decoder" / SHAPE_FILE).read_text())
     state = torch.load(run / "decoder" / "vae_state.pt", weights_only=True)
     config = decoder_config_dict(Path(source), shape["channels"], tuple(shape["c_mults"]), shape.get("noise_blocks"))
     folder.mkdir(parents=True, exist_ok=True)
-    decoder = {k: v for k, v in state["model"].items() if k.startswith("decoder.")}
-    write_safetensors_atomic(decoder, folder / "decoder.safetensors", {"format": "audiox-vae"})
-    return write_folder(Path(source), config, folder / "decoder.safetensors", folder / "model"), int(state["step"])
+    return write_folder(Path(source), config, state["model"], folder / "model"), int(state["step"])
