@@ -271,3 +271,38 @@ def test_init_from_a_folder_starts_from_its_weights_and_adds_a_silent_pooled_pat
 def test_init_from_cannot_go_with_a_coherent_init():
     with pytest.raises(ConfigError, match="coherent"):
         OwnRecipe(init_from="x", coherent_init=True)
+
+
+def test_event_crops_put_short_events_in_crops_as_often_as_long_ones():
+    """With event_share 1 every crop holds an onset of a drawn kind in its first half, and every kind is
+    drawn about equally often, however short its events; share 0 keeps the uniform draws bit for bit."""
+    from audiox.synth.dataset import sample_labels
+    from audiox.synth.own_training import EventCrops, draw_crops
+    from audiox.synth.dataset import SynthConfig
+
+    world = SynthConfig(sample_rate=1000, channels=1, duration_s=10.0, music_prob=0.0)
+    events = EventCrops.of_pool(world, 64)
+    assert set(events.starts) >= {"clap", "engine"} and events.length == 10_000
+    onsets = {(r, round(e.onset_s * 1000)): e.kind for r in range(64)
+              for e in sample_labels(world, 10_000_000 + r).events}
+    pool = torch.arange(64)[:, None, None].float().expand(64, 1, 10_000)  # row id in every sample
+    index = torch.arange(10_000).float()[None, None].expand(64, 1, 10_000)
+    gen = torch.Generator().manual_seed(0)
+    rows = draw_crops(pool, 2000, 400, gen, events=events, event_share=1.0)[:, 0, 0].long()
+    gen = torch.Generator().manual_seed(0)
+    starts = draw_crops(index, 2000, 400, gen, events=events, event_share=1.0)[:, 0, 0].long()
+    kinds = []
+    for r, s in zip(rows.tolist(), starts.tolist()):
+        inside = [k for (row, o), k in onsets.items() if row == r and s <= o <= s + 200]
+        assert inside, (r, s)
+        kinds.append(inside)
+    share = {k: sum(k in found for found in kinds) / len(kinds) for k in events.starts}
+    assert min(share.values()) > 0.06  # ten kinds: ~0.1 each (+ neighbours sharing a crop)
+
+    plain = draw_crops(pool, 8, 400, torch.Generator().manual_seed(3))
+    assert torch.equal(plain, draw_crops(pool, 8, 400, torch.Generator().manual_seed(3), events=events))
+
+
+def test_recipe_rejects_an_event_crop_share_outside_0_1():
+    with pytest.raises(ConfigError, match="vae_event_crops"):
+        OwnRecipe(vae_event_crops=1.5)

@@ -40,6 +40,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vae-mel-weight", type=float, default=None,
                    help="add this weight x an analyser-view log-mel L1 (64 mel bands, 30 ms) to the VAE and "
                         f"decoder losses (default {d.vae_mel_weight})")
+    p.add_argument("--vae-event-crops", type=float, default=None,
+                   help="share (0-1) of VAE / decoder training crops placed on a world event, kinds drawn "
+                        f"uniformly, so short events get as many crops as long ones (default {d.vae_event_crops})")
     p.add_argument("--pooled-condition", action="store_true", default=None,
                    help="MMDiT: add the pooled request path to every block's adaLN input (own option)")
     p.add_argument("--coherent-init", action="store_true", default=None,
@@ -113,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
                          decoder_channels=args.decoder_channels, decoder_c_mults=args.decoder_c_mults,
                          decoder_widen=args.decoder_widen, decoder_noise=args.decoder_noise,
                          decoder_distill=args.decoder_distill,
-                         vae_mel_weight=args.vae_mel_weight)
+                         vae_mel_weight=args.vae_mel_weight, vae_event_crops=args.vae_event_crops)
     train = train_decoder_only if args.decoder_only else train_own_model
     folder = train(args.out, recipe, quiet=args.quiet)
     print(f"model folder: {folder}")

@@ -47,6 +47,10 @@ class OwnRecipe:
     # weight of an analyser-view log-mel L1 (`training.vae_losses.analyser_mel_loss`) in the VAE and
     # decoder losses (0: none)
     vae_mel_weight: float = 0.0
+    # share of VAE / decoder crops placed on a world event (kind drawn uniformly, then one of its events; the
+    # onset in the crop's first half) instead of anywhere: short events (a clap covers ~1 % of a clip) get
+    # as many crops as long ones (`synth.own_training.EventCrops`; 0: uniform crops only)
+    vae_event_crops: float = 0.0
     vae_probe_weight: float = 1.0  # weight of the latent spectral probe loss (`vae_step_loss`; 0: none)
     vae_encoder_log_alpha: float = 1.0  # snake log-alpha of the first encoder blocks at init (`sharpen_encoder_snakes`)
     vae_encoder_alpha_blocks: int = 2
@@ -100,6 +104,8 @@ class OwnRecipe:
                 raise ConfigError(f"train-own: {name}={getattr(self, name)} must be > 0")
         if self.init_from is not None and self.coherent_init:
             raise ConfigError("train-own: --coherent-init re-initialises a projection; it cannot go with --init-from")
+        if not 0.0 <= self.vae_event_crops <= 1.0:
+            raise ConfigError(f"train-own: vae_event_crops={self.vae_event_crops} must be in [0, 1]")
         if self.vae_mel_weight < 0:
             raise ConfigError(f"train-own: vae_mel_weight={self.vae_mel_weight} must be >= 0")
         if self.decoder_steps < 0:

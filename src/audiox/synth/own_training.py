@@ -27,7 +27,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -159,10 +159,10 @@ def train_vae_stage(model: Any, recipe: OwnRecipe, world: Any, out: Path, *, qui
     saved = time.perf_counter()
     bar = tqdm(range(start, total), desc="decoder" if decoder_only else "vae", disable=quiet, mininterval=5,
                initial=start, total=total)
+    events = EventCrops.of_pool(world, recipe.vae_pool) if recipe.vae_event_crops > 0 and pool is not None else None
     for step in bar:
-        rows = torch.randint(0, pool.shape[0], (recipe.vae_batch,), generator=gen)
-        starts = torch.randint(0, pool.shape[-1] - recipe.vae_crop + 1, (recipe.vae_batch,), generator=gen)
-        crops = torch.stack([pool[r, :, s : s + recipe.vae_crop] for r, s in zip(rows.tolist(), starts.tolist())])
+        crops = draw_crops(pool, recipe.vae_batch, recipe.vae_crop, gen, events=events,
+                           event_share=recipe.vae_event_crops)
         loss, parts, recon = vae_step_loss(
             pretransform, crops, gen, floor=recipe.vae_log_floor, fft_sizes=recipe.vae_fft_sizes, probe=probe,
             probe_weight=recipe.vae_probe_weight, discriminator=adversary[0] if adversary else None,
@@ -188,6 +188,52 @@ def train_vae_stage(model: Any, recipe: OwnRecipe, world: Any, out: Path, *, qui
     _save_vae_state(pretransform, opt, max(start, total), log, out, probe, adversary)
     pretransform.eval().requires_grad_(False)
     return save_vae(pretransform, out / "vae.safetensors")
+
+
+@dataclass(frozen=True, slots=True)
+class EventCrops:
+    """Where the crop pool's events are: `starts[kind]` = (rows, onset samples) of that kind's events, and
+    `length` the pool items' length in samples (crops are clamped inside it)."""
+
+    starts: dict[str, tuple[torch.Tensor, torch.Tensor]]
+    length: int
+
+    @classmethod
+    def of_pool(cls, world: Any, count: int) -> EventCrops:
+        """The events of the crop pool's items (world items 10_000_000.., as `_crop_pool` renders them);
+        music items have none. Labels only: nothing is rendered."""
+        from audiox.synth.dataset import sample_labels
+
+        found: dict[str, list[tuple[int, int]]] = {}
+        for row in range(count):
+            for event in getattr(sample_labels(world, 10_000_000 + row), "events", ()):
+                found.setdefault(event.kind, []).append((row, round(event.onset_s * world.sample_rate)))
+        if not found:
+            raise ConfigError("train-own: vae_event_crops > 0 but the crop pool holds no events")
+        starts = {k: (torch.tensor([r for r, _ in v]), torch.tensor([o for _, o in v])) for k, v in sorted(found.items())}
+        return cls(starts=starts, length=round(world.duration_s * world.sample_rate))
+
+
+def draw_crops(pool: torch.Tensor, batch: int, crop: int, gen: torch.Generator, *,
+               events: EventCrops | None = None, event_share: float = 0.0) -> torch.Tensor:
+    """pool: (N, C, S) -> (batch, C, crop) random crops. Without `events` (or share 0) uniform over rows and
+    starts (the draws of the recipe before event crops existed, so old runs resume alike). Else each crop
+    is, with probability `event_share`, on an event: a kind drawn uniformly, one of its events uniformly,
+    its onset at a uniform place in the crop's first half (clamped inside the item)."""
+    rows = torch.randint(0, pool.shape[0], (batch,), generator=gen)
+    starts = torch.randint(0, pool.shape[-1] - crop + 1, (batch,), generator=gen)
+    if events is not None and event_share > 0:
+        kinds = list(events.starts)
+        on_event = torch.rand(batch, generator=gen) < event_share
+        kind_pick = torch.randint(0, len(kinds), (batch,), generator=gen)
+        which = torch.rand(batch, generator=gen)
+        lead = torch.randint(0, crop // 2 + 1, (batch,), generator=gen)
+        for b in torch.nonzero(on_event).flatten().tolist():
+            event_rows, onsets = events.starts[kinds[int(kind_pick[b])]]
+            i = min(int(which[b] * len(event_rows)), len(event_rows) - 1)
+            rows[b] = event_rows[i]
+            starts[b] = max(0, min(int(onsets[i]) - int(lead[b]), min(events.length, pool.shape[-1]) - crop))
+    return torch.stack([pool[r, :, s : s + crop] for r, s in zip(rows.tolist(), starts.tolist())])
 
 
 def _crop_pool(world: Any, count: int, out: Path) -> torch.Tensor:
