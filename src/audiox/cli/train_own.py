@@ -40,6 +40,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vae-mel-weight", type=float, default=None,
                    help="add this weight x an analyser-view log-mel L1 (64 mel bands, 30 ms) to the VAE and "
                         f"decoder losses (default {d.vae_mel_weight})")
+    p.add_argument("--plan-truth", type=float, default=None,
+                   help="share (0-1) of captioned diffusion training items that see the true timeline of their "
+                        f"labels instead of the caption planner's (default {d.plan_truth})")
     p.add_argument("--vae-event-crops", type=float, default=None,
                    help="share (0-1) of VAE / decoder training crops placed on a world event, kinds drawn "
                         f"uniformly, so short events get as many crops as long ones (default {d.vae_event_crops})")
@@ -116,7 +119,8 @@ def run(args: argparse.Namespace) -> int:
                          decoder_channels=args.decoder_channels, decoder_c_mults=args.decoder_c_mults,
                          decoder_widen=args.decoder_widen, decoder_noise=args.decoder_noise,
                          decoder_distill=args.decoder_distill,
-                         vae_mel_weight=args.vae_mel_weight, vae_event_crops=args.vae_event_crops)
+                         vae_mel_weight=args.vae_mel_weight, vae_event_crops=args.vae_event_crops,
+                         plan_truth=args.plan_truth)
     train = train_decoder_only if args.decoder_only else train_own_model
     folder = train(args.out, recipe, quiet=args.quiet)
     print(f"model folder: {folder}")

@@ -95,6 +95,7 @@ class T5TextConditioner(nn.Module):
         self.max_length = cfg.max_length
         self.t5_model_name = cfg.t5_model_name
         self.planner, self.plan_proj = self._planner(cfg, t5_dim, output_dim)
+        self.plan_concrete = cfg.plan_concrete
         # official quirk: T5 runs with float16 weights (AudioX conditioners.py casts the model at load)
         self.text_encoder_dtype = text_encoder_dtype
         self.text_encoder: T5TextEncoder | None = None  # plain attribute: outside the state dict
@@ -141,9 +142,12 @@ class T5TextConditioner(nn.Module):
         text_encoder.model.eval().requires_grad_(False).to(self.text_encoder_dtype)
         self.text_encoder = text_encoder
 
-    def project_hidden(self, hidden: Tensor, attention_mask: Tensor) -> tuple[Tensor, Tensor]:
+    def project_hidden(self, hidden: Tensor, attention_mask: Tensor, *, plan: Tensor | None = None,
+                       plan_rows: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """The part after T5. hidden: (B, L, E) T5 last_hidden_state (any float dtype), attention_mask: (B, L)
-        -> (tokens (B, L, D) float32 with padded rows exactly zero, mask (B, L) bool)."""
+        -> (tokens (B, L, D) float32 with padded rows exactly zero, mask (B, L) bool).
+        `plan` (B, plan_slots, plan_channels) in [0, 1], with `plan_rows` (B,) bool: a timeline that replaces
+        the planner's in those rows (training on the true timeline of a caption, `synth.plan_truth`)."""
         mask = attention_mask.bool()
         tokens = self.proj_out(hidden.float())  # (B, L, D)
         tokens = tokens * mask.unsqueeze(-1).float()  # padding zeroed after proj_out (bias included)
@@ -151,7 +155,14 @@ class T5TextConditioner(nn.Module):
             return tokens, mask
         # own planner: caption tokens past plan_start are dropped, the timeline fills those slots
         start = self.plan_start
-        plan = self.plan_proj(self.planner.plan(hidden, mask))  # (B, plan_slots, D)
+        timeline = self.planner.plan(hidden, mask)  # (B, plan_slots, plan_channels)
+        if self.plan_concrete:
+            from audiox.conditioning.plan_concrete import concrete_plan
+
+            timeline = concrete_plan(timeline)
+        if plan is not None and plan_rows is not None:
+            timeline = torch.where(plan_rows.to(timeline.device)[:, None, None], plan.to(timeline), timeline)
+        plan = self.plan_proj(timeline)  # (B, plan_slots, D)
         tokens = torch.cat((tokens[:, :start], plan.to(tokens.dtype)), dim=1)
         mask = torch.cat((mask[:, :start], torch.ones_like(mask[:, start:])), dim=1)
         return tokens, mask

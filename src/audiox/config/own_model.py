@@ -110,10 +110,12 @@ def own_sample_size() -> int:
     return OWN_WINDOW_S * OWN_SAMPLE_RATE
 
 
-def _conditioning(scale: float, plan_slots: int = 0, plan_channels: int = 0) -> dict:
+def _conditioning(scale: float, plan_slots: int = 0, plan_channels: int = 0, plan_concrete: bool = False) -> dict:
     text = {"t5_model_name": "audiox-own-t5", "max_length": OWN_SIZES["text_max_length"], "project_out": True}
     if plan_slots > 0:  # own option: see conditioning.caption_planner
         text.update(plan_slots=plan_slots, plan_channels=plan_channels)
+        if plan_concrete:  # own option: see conditioning.plan_concrete
+            text["plan_concrete"] = True
     return {
         "cond_dim": OWN_SIZES["cond_dim"],
         "configs": [
@@ -140,12 +142,13 @@ def _backbone(backbone: str, pooled_condition: bool) -> dict:
 
 
 def own_small_config_dict(backbone: str = "dit", *, latent_scale: float = 1.0, pooled_condition: bool = False,
-                          plan_slots: int = 0, plan_channels: int = 0) -> dict:
+                          plan_slots: int = 0, plan_channels: int = 0, plan_concrete: bool = False) -> dict:
     """The own model's whole config.json. `backbone`: "dit" (DiT + MAF, v objective, like AudioX-MAF) or
     "mmdit" (MMDiT + MAF, rectified flow, like AudioX-Turbo before distillation); `latent_scale`: the
     pretransform scale of both VAE copies (see `own_vae_dict`); `pooled_condition`: the MMDiT's pooled
     request path (own option); `plan_slots` / `plan_channels`: the caption planner's timeline in the text
-    conditioner (own option, 0: none)."""
+    conditioner (own option, 0: none); `plan_concrete`: that timeline made concrete (own option, for a model
+    trained on true timelines)."""
     if backbone not in ("dit", "mmdit"):
         from audiox.errors import ConfigError
 
@@ -159,7 +162,7 @@ def own_small_config_dict(backbone: str = "dit", *, latent_scale: float = 1.0, p
         "model": {
             "io_channels": OWN_SIZES["vae"]["latent_dim"],
             "pretransform": own_vae_dict(scale=latent_scale),
-            "conditioning": _conditioning(latent_scale, plan_slots, plan_channels),
+            "conditioning": _conditioning(latent_scale, plan_slots, plan_channels, plan_concrete),
             "diffusion": {
                 "type": backbone,
                 "cross_attention_cond_ids": ["video_prompt", "text_prompt", "audio_prompt"],
@@ -174,12 +177,12 @@ def own_small_config_dict(backbone: str = "dit", *, latent_scale: float = 1.0, p
 
 
 def own_small_config(backbone: str = "dit", *, latent_scale: float = 1.0, pooled_condition: bool = False,
-                     plan_slots: int = 0, plan_channels: int = 0):
+                     plan_slots: int = 0, plan_channels: int = 0, plan_concrete: bool = False):
     """`own_small_config_dict` parsed strictly into an AudioXConfig."""
     from audiox.config.parse import parse_config
 
     config = own_small_config_dict(backbone, latent_scale=latent_scale, pooled_condition=pooled_condition,
-                                   plan_slots=plan_slots, plan_channels=plan_channels)
+                                   plan_slots=plan_slots, plan_channels=plan_channels, plan_concrete=plan_concrete)
     return parse_config(config, source=f"own_small_config({backbone!r})")
 
 

@@ -81,6 +81,9 @@ class OwnRecipe:
     # text slots (0: no planner), trained for `planner_steps` on world captions (stage 2c) before the diffusion
     plan_slots: int = 0
     planner_steps: int = 1500
+    # share of captioned diffusion training items that see the true timeline of their labels instead of the
+    # planner's prediction (`synth.plan_truth`; 0: the planner's only)
+    plan_truth: float = 0.0
     # `--decoder-only` (`synth.own_decoder`): a new decoder of this shape (None: the folder's) for vae_from's
     # frozen encoder
     decoder_channels: int | None = None
@@ -104,6 +107,10 @@ class OwnRecipe:
                 raise ConfigError(f"train-own: {name}={getattr(self, name)} must be > 0")
         if self.init_from is not None and self.coherent_init:
             raise ConfigError("train-own: --coherent-init re-initialises a projection; it cannot go with --init-from")
+        if not 0.0 <= self.plan_truth <= 1.0:
+            raise ConfigError(f"train-own: plan_truth={self.plan_truth} must be in [0, 1]")
+        if self.plan_truth > 0 and self.plan_slots <= 0:
+            raise ConfigError("train-own: --plan-truth needs the caption planner (--plan-slots N)")
         if not 0.0 <= self.vae_event_crops <= 1.0:
             raise ConfigError(f"train-own: vae_event_crops={self.vae_event_crops} must be in [0, 1]")
         if self.vae_mel_weight < 0:

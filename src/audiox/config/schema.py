@@ -97,6 +97,9 @@ class T5ConditionerConfig:
     # `plan_slots` token slots, `plan_channels` values per slot (`conditioning.caption_planner`)
     plan_slots: int = 0
     plan_channels: int = 0
+    # the timeline made concrete before it enters the slots (`conditioning.plan_concrete`): for a model
+    # trained on true timelines (`synth.plan_truth`)
+    plan_concrete: bool = False
 
 
 @dataclass(**FROZEN)

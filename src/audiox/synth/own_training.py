@@ -434,7 +434,7 @@ def train_own_model(out_dir: str | Path, recipe: OwnRecipe = OwnRecipe(), *, qui
     _say(f"stage 2/6: latent scale {scale:.4f}", quiet)
     model, options = build_own_model(recipe.backbone, seed=recipe.seed, latent_scale=scale,
                                      pooled_condition=recipe.pooled_condition, coherent_init=recipe.coherent_init,
-                                     plan_slots=recipe.plan_slots)
+                                     plan_slots=recipe.plan_slots, plan_concrete=recipe.plan_truth > 0)
     if recipe.init_from is not None:
         init_diffusion_from(model, Path(recipe.init_from))
     _load_vae(model, vae_path)  # after the init: a --vae-from other than --init-from wins, as documented
@@ -456,8 +456,16 @@ def train_own_model(out_dir: str | Path, recipe: OwnRecipe = OwnRecipe(), *, qui
     if not (final / "config.json").is_file() or done < recipe.steps:
         _say(f"stage 4/6: diffusion, {recipe.steps} steps of {recipe.batch}", quiet)
         last = dit / "checkpoints" / "last.ckpt"
+        wrap = None
+        if recipe.plan_truth > 0:
+            from functools import partial
+
+            from audiox.synth.plan_truth import PlanTruthDataset
+
+            wrap = partial(PlanTruthDataset, world=data_cfg.world(), slots=recipe.plan_slots,
+                           share=recipe.plan_truth, seed=recipe.seed)
         result = train_diffusion(model, diffusion_train_config(recipe, progress=not quiet), cache, dit,
-                                 resume=last if last.is_file() else None, export_options=options)
+                                 resume=last if last.is_file() else None, export_options=options, wrap_dataset=wrap)
         done_path.write_text(json.dumps({"steps": int(result.trainer.global_step)}))
     decoder_path = out / "decoder" / "vae.safetensors"
     refine = recipe.decoder_steps > 0 and vae_from is None

@@ -258,13 +258,14 @@ def synth_training_config(model: Any, **overrides: Any) -> SynthTrainingConfig:
 
 def build_own_model(backbone: str = "dit", *, seed: int = 0, latent_scale: float = 1.0,
                     pooled_condition: bool = False, coherent_init: bool = False,
-                    plan_slots: int = 0) -> tuple[Any, dict[str, Any]]:
+                    plan_slots: int = 0, plan_concrete: bool = False) -> tuple[Any, dict[str, Any]]:
     """A random-weight own model (`config.own_model`) with its own text encoder, and the `audiox.json`
     options of its folder. New weights come from `seed` (the global RNG is restored afterwards).
     MMDiT only: `pooled_condition` adds the pooled request path; `coherent_init` starts the token-axis
     projection readable (`backbone.mmdit.init_coherent_seq_projection`). `plan_slots` > 0: the caption
     planner (untrained: `synth.plan_pretraining`) with its timeline in the last `plan_slots` text slots, which
-    the MMDiT's token-axis projection reads at the positions of the same time (`init_plan_slots`)."""
+    the MMDiT's token-axis projection reads at the positions of the same time (`init_plan_slots`);
+    `plan_concrete`: that timeline made concrete before use (`conditioning.plan_concrete`)."""
     from transformers import CLIPVisionConfig
 
     from audiox.conditioning.caption_tokenizer import own_text_encoder
@@ -282,7 +283,8 @@ def build_own_model(backbone: str = "dit", *, seed: int = 0, latent_scale: float
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)  # module constructors draw their initial weights from the global RNG
         config = own_small_config(backbone, latent_scale=latent_scale, pooled_condition=pooled_condition,
-                                  plan_slots=plan_slots, plan_channels=PLAN_CHANNELS if plan_slots else 0)
+                                  plan_slots=plan_slots, plan_channels=PLAN_CHANNELS if plan_slots else 0,
+                                  plan_concrete=plan_concrete)
         model = DiffusionModel(config, text_encoder=text_encoder, conditioner_options=conditioner_options)
     if coherent_init and backbone == "mmdit":
         from audiox.backbone.mmdit import init_coherent_seq_projection

@@ -235,16 +235,19 @@ def train_diffusion(
     synchformer: Any = None,
     callbacks: Sequence[pl.Callback] = (),
     base_model: str = "",
+    wrap_dataset: Any = None,
 ) -> TrainResult:
     """Train `model` (a DiffusionModel) on `data` (a manifest, records, or an encode-dataset cache folder);
     checkpoints, logs, demos and the exported model folder (`out_dir/export/final`) go under `out_dir`.
     `resume`: a Lightning checkpoint to continue. `base_model`: the fine-tuned folder (recorded in a LoRA
-    run's adapter file)."""
+    run's adapter file). `wrap_dataset`: a callable that wraps the training dataset (e.g. the own model's
+    `synth.plan_truth.PlanTruthDataset`)."""
     from audiox.training.callbacks import ExportCallback
     from audiox.training.lightning_module import DiffusionTrainingModule
 
     out = Path(out_dir)
     dataset = training_dataset(model, cfg, data)
+    dataset = wrap_dataset(dataset) if wrap_dataset is not None else dataset
     module = DiffusionTrainingModule(model, cfg)
     export = ExportCallback(out / "export", every_n_steps=cfg.run.export_every_n_steps, options=export_options or {},
                             synchformer=synchformer, base_model=base_model)

@@ -246,6 +246,9 @@ def _cached_text(conditioner: T5TextConditioner, batch: Mapping[str, Any], mask:
     mask = mask.to(hidden.device)
     hidden = torch.where(mask[:, None, None], batch[f"text_{replacement}_hidden"], hidden)  # (B, T, E)
     attention = torch.where(mask[:, None], batch[f"text_{replacement}_mask"], attention)  # (B, T)
+    if batch.get("plan_truth") is not None and conditioner.planner is not None:  # own planner, teacher-forced
+        rows = batch["plan_truth_rows"].to(mask.device) & ~mask  # a masked caption keeps the planner's plan
+        return conditioner.project_hidden(hidden, attention, plan=batch["plan_truth"], plan_rows=rows)
     return conditioner.project_hidden(hidden, attention)
 
 
