@@ -31,8 +31,9 @@ def test_shipped_config_is_the_own_config_with_a_trained_latent_scale():
     config = load_config(default_model_dir() / "config.json")
     scale = config.model.pretransform.scale
     assert scale != 1.0
-    # the shipped model has the caption planner (own option, 48 time slots)
-    assert config == own_small_config("mmdit", latent_scale=scale, plan_slots=48, plan_channels=PLAN_CHANNELS)
+    # the shipped model has the caption planner (own option, 48 time slots), its timeline made concrete
+    assert config == own_small_config("mmdit", latent_scale=scale, plan_slots=48, plan_channels=PLAN_CHANNELS,
+                                      plan_concrete=True)
 
 
 def test_missing_shipped_model_is_a_one_line_error(monkeypatch, tmp_path):

@@ -84,7 +84,8 @@ def test_paths_end_in_the_teachers_own_sample_and_resume(cache_setup, tmp_path):
     # an interrupted run continues: a lost chunk is made again, identical
     first = (paths / "paths_000000.safetensors").read_bytes()
     (paths / "paths_000000.safetensors").unlink()
-    write_teacher_paths(model, teacher, dataset, paths, student_steps=4, teacher_steps=8, guidance=3.0, seed=5)
+    write_teacher_paths(model, teacher, dataset, paths, student_steps=4, teacher_steps=8, guidance=3.0, seed=5,
+                        batch_size=2)  # the same settings as the interrupted run
     assert (paths / "paths_000000.safetensors").read_bytes() == first
     other = copy.deepcopy(teacher)
     with torch.no_grad():
