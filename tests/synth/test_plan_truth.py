@@ -93,6 +93,10 @@ def test_plan_truth_dataset_adds_the_labels_timeline_of_captioned_items(tmp_path
     batch = data.collate([data.load_example(0), data.load_example(1)])
     assert batch["plan_truth"].shape == (2, 12, PLAN_CHANNELS) and batch["plan_truth_rows"].tolist() == [True, False]
     assert not PlanTruthDataset(Items(), world, slots=12, share=0.0).load_example(0)["plan_truth_rows"]
+    import pickle
+
+    copied = pickle.loads(pickle.dumps(PlanTruthDataset(_Picklable(), world, slots=12, share=1.0)))
+    assert len(copied) == 1 and torch.equal(copied.load_example(0)["plan_truth"], first["plan_truth"])
     with pytest.raises(Exception, match="world seed"):
         PlanTruthDataset(Items(), SynthConfig(seed=4), slots=12, share=1.0).load_example(0)
 
@@ -128,3 +132,13 @@ def test_recipe_needs_the_planner_for_plan_truth():
         OwnRecipe(plan_truth=0.5)
     with pytest.raises(ConfigError, match="plan_truth"):
         OwnRecipe(plan_truth=2.0, plan_slots=48)
+
+
+class _Picklable:
+    """A one-item stand-in dataset defined at module level (data-loader workers pickle the dataset)."""
+
+    def __len__(self):
+        return 1
+
+    def load_example(self, index, generator=None):
+        return {"text_prompt": "a knock", "data_type": "text_condition-audio", "path": "synth://3/5"}

@@ -47,6 +47,8 @@ class PlanTruthDataset:
         return len(self.dataset)
 
     def __getattr__(self, name: str) -> Any:  # cfg, index, set_epoch, ... of the wrapped dataset
+        if "dataset" not in self.__dict__:  # while unpickling (data-loader workers): not set up yet
+            raise AttributeError(name)
         return getattr(self.__dict__["dataset"], name)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
