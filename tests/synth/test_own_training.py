@@ -276,15 +276,14 @@ def test_init_from_cannot_go_with_a_coherent_init():
 def test_event_crops_put_short_events_in_crops_as_often_as_long_ones():
     """With event_share 1 every crop holds an onset of a drawn kind in its first half, and every kind is
     drawn about equally often, however short its events; share 0 keeps the uniform draws bit for bit."""
-    from audiox.synth.dataset import sample_labels
-    from audiox.synth.own_training import EventCrops, draw_crops
-    from audiox.synth.dataset import SynthConfig
+    from audiox.synth.dataset import SynthConfig, sample_labels
+    from audiox.synth.own_training import CROP_POOL_OFFSET, EventCrops, draw_crops
 
     world = SynthConfig(sample_rate=1000, channels=1, duration_s=10.0, music_prob=0.0)
     events = EventCrops.of_pool(world, 64)
     assert set(events.starts) >= {"clap", "engine"} and events.length == 10_000
     onsets = {(r, round(e.onset_s * 1000)): e.kind for r in range(64)
-              for e in sample_labels(world, 10_000_000 + r).events}
+              for e in sample_labels(world, CROP_POOL_OFFSET + r).events}
     pool = torch.arange(64)[:, None, None].float().expand(64, 1, 10_000)  # row id in every sample
     index = torch.arange(10_000).float()[None, None].expand(64, 1, 10_000)
     gen = torch.Generator().manual_seed(0)

@@ -33,7 +33,7 @@ def test_concrete_plan_lays_out_the_expected_counts_in_order():
     plan = concrete_plan(soft)[0]
     events = _events(plan)
     assert [e[1] for e in events] == ["knock", "knock", "bell"]
-    knocks, bell = [e for e in events if e[1] == "knock"], [e for e in events if e[1] == "bell"][0]
+    knocks, bell = [e for e in events if e[1] == "knock"], next(e for e in events if e[1] == "bell")
     assert all(e[2] == 1 for e in knocks) and bell[2] == 2
     assert bell[0] > max(e[0] for e in knocks)  # after the knocks: the order of expected onsets
     assert set(plan.unique().tolist()) <= {0.0, 1.0} and plan[:, -1].sum() == 0

@@ -43,6 +43,7 @@ from audiox.config.own_recipe import (  # noqa: F401 (re-exported: the recipe's 
 from audiox.errors import ConfigError
 
 SAVE_EVERY_S = 600.0  # VAE / decoder stages save their state every 100 steps or this many seconds
+CROP_POOL_OFFSET = 10_000_000  # world items CROP_POOL_OFFSET.. are the VAE crop pool (`_crop_pool`, `EventCrops`)
 
 
 def _say(text: str, quiet: bool) -> None:
@@ -206,7 +207,7 @@ class EventCrops:
 
         found: dict[str, list[tuple[int, int]]] = {}
         for row in range(count):
-            for event in getattr(sample_labels(world, 10_000_000 + row), "events", ()):
+            for event in getattr(sample_labels(world, CROP_POOL_OFFSET + row), "events", ()):
                 found.setdefault(event.kind, []).append((row, round(event.onset_s * world.sample_rate)))
         if not found:
             raise ConfigError("train-own: vae_event_crops > 0 but the crop pool holds no events")
@@ -246,7 +247,7 @@ def _crop_pool(world: Any, count: int, out: Path) -> torch.Tensor:
         pool = torch.load(path, weights_only=True)
         if pool.shape[0] == count:
             return pool.float()
-    pool = _world_audio(world, count, offset=10_000_000).half()
+    pool = _world_audio(world, count, offset=CROP_POOL_OFFSET).half()
     torch.save(pool, out / "crop_pool.pt.tmp")
     os.replace(out / "crop_pool.pt.tmp", path)
     return pool.float()  # the same values a resumed stage loads

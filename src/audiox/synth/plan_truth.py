@@ -5,7 +5,7 @@ planner's prediction: for a caption without times that is a spread of where the 
 model learns to treat the plan as a vague hint and fills the rest of the clip from its prior. Here a share
 of the captioned training items gets instead the exact timeline of its own labels (`plan_pretraining.timeline`:
 which kind sounds and starts in each slot), so the plan becomes a score the model renders: these kinds, here,
-nothing else. At generation the planner's prediction is made concrete first (`sampling.plan_sampler`).
+nothing else. At generation the planner's prediction is made concrete first (`conditioning.plan_concrete`).
 
 `PlanTruthDataset` wraps a training dataset whose items carry `path` "synth://<world seed>/<index>" (the
 synthetic world's cache or dataset) and adds per item `plan_truth` (slots, channels) and `plan_truth_rows`
